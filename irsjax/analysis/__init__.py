@@ -1,0 +1,1 @@
+"""Closed-form and numerical analytical results of the papers, in JAX."""

@@ -1,0 +1,412 @@
+"""Scenario definitions and the sweep runner used by the CLI and notebooks.
+
+A scenario is a frozen :class:`Scenario`: validated parameters (names follow
+MODELS.md symbols), a default sweep, and a ``point`` function that computes
+every series at one parameter set through :class:`RunContext`. Scenarios live
+in their own packages and are found through the ``irsjax.scenarios``
+entry-point group, so the core never imports them.
+
+>>> from irsjax.scenario import Param
+>>> Param("K", 32, kind=int, minimum=1).coerce("64")
+64
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import jax
+
+from irsjax import montecarlo
+from irsjax.montecarlo import Estimate, EngineState
+
+
+class ParameterError(ValueError):
+    """Bad user input; the message names the culprit and fits on one line."""
+
+
+@dataclass(frozen=True)
+class Param:
+    """One scenario parameter: name, default, unit, help, type and bounds."""
+
+    name: str
+    default: Any
+    unit: str = ""
+    help: str = ""
+    kind: type = float
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_minimum: bool = False
+    choices: tuple | None = None
+    sweepable: bool = True
+
+    def coerce(self, value: Any) -> Any:
+        """Convert (from a string or number) and validate one value."""
+        name = self.name
+        if self.kind is bool:
+            if isinstance(value, bool):
+                v = value
+            elif str(value).lower() in ("1", "true", "yes", "on"):
+                v = True
+            elif str(value).lower() in ("0", "false", "no", "off"):
+                v = False
+            else:
+                raise ParameterError(f"parameter '{name}' must be true or false, got {value!r}")
+        elif self.kind is int:
+            try:
+                f = float(value)
+            except (TypeError, ValueError):
+                raise ParameterError(f"parameter '{name}' must be an integer, got {value!r}") from None
+            if not math.isfinite(f) or f != int(f):
+                raise ParameterError(f"parameter '{name}' must be an integer, got {value!r}")
+            v = int(f)
+        elif self.kind is float:
+            try:
+                v = float(value)
+            except (TypeError, ValueError):
+                raise ParameterError(f"parameter '{name}' must be a number, got {value!r}") from None
+            if not math.isfinite(v):
+                raise ParameterError(f"parameter '{name}' must be finite, got {value!r}")
+        else:
+            v = str(value)
+        if self.choices is not None and v not in self.choices:
+            raise ParameterError(f"parameter '{name}' must be one of {list(self.choices)}, got {value!r}")
+        if self.minimum is not None:
+            if self.exclusive_minimum and not v > self.minimum:
+                raise ParameterError(f"parameter '{name}' must be > {self.minimum}, got {value!r}")
+            if not self.exclusive_minimum and not v >= self.minimum:
+                raise ParameterError(f"parameter '{name}' must be >= {self.minimum}, got {value!r}")
+        if self.maximum is not None and not v <= self.maximum:
+            raise ParameterError(f"parameter '{name}' must be <= {self.maximum}, got {value!r}")
+        return v
+
+    def describe(self) -> str:
+        unit = f" [{self.unit}]" if self.unit else ""
+        extra = f" (one of {', '.join(map(str, self.choices))})" if self.choices else ""
+        return f"{self.name}{unit} = {self.default}: {self.help}{extra}"
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A figure panel: y-axis label and scale."""
+
+    ylabel: str
+    yscale: str = "linear"
+
+
+@dataclass(frozen=True)
+class Series:
+    """A curve: label (results.json key), panel, and whether it is analytical."""
+
+    label: str
+    panel: str
+    analytical: bool = False
+    description: str = ""
+
+
+@dataclass
+class PointResult:
+    """What a scenario's ``point`` returns: series values and per-point extras."""
+
+    values: dict  # label -> Estimate | float
+    extras: dict = field(default_factory=dict)  # name -> float (diagnostics, e.g. variance reduction)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A paper scenario: parameters, sweep, series and the per-point computation.
+
+    ``point(ctx, params) -> PointResult``; ``derive(params, x_name, xs, series)``
+    (optional) returns extra results (slopes, crossings) from the finished sweep.
+    ``presets`` maps a preset name to parameter overrides (e.g. a paper figure).
+    """
+
+    name: str
+    description: str
+    params: tuple
+    sweep: str
+    sweep_values: tuple
+    series: tuple
+    panels: Mapping[str, Panel]
+    point: Callable[["RunContext", dict], PointResult]
+    default_samples: int = 100_000
+    derive: Callable | None = None
+    presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    x_label: str | None = None
+    x_scale: str = "linear"
+
+    def param(self, name: str) -> Param:
+        for p in self.params:
+            if p.name == name:
+                return p
+        known = ", ".join(p.name for p in self.params)
+        raise ParameterError(f"unknown parameter '{name}' for scenario '{self.name}' (known: {known})")
+
+    def defaults(self) -> dict:
+        return {p.name: p.default for p in self.params}
+
+    def help_text(self) -> str:
+        lines = [f"{self.name}: {self.description}", "", "parameters (--set NAME=VALUE):"]
+        lines += [f"  {p.describe()}" for p in self.params]
+        sw = [p.name for p in self.params if p.sweepable]
+        lines += ["", f"sweep (--set sweep=NAME): one of {', '.join(sw)}; default {self.sweep} = "
+                  f"{', '.join(map(str, self.sweep_values))}",
+                  "  values: --set NAME=v1,v2,... or --set NAME=start:stop:step (stop included)"]
+        if self.presets:
+            lines += ["", "presets (--set preset=NAME):"]
+            lines += [f"  {k}: {', '.join(f'{a}={b}' for a, b in v.items())}" for k, v in self.presets.items()]
+        lines += ["", "series: " + ", ".join(s.label for s in self.series)]
+        return "\n".join(lines)
+
+
+def parse_values(param: Param, text: str) -> list:
+    """``"v1,v2"`` or ``"start:stop:step"`` (stop included) -> coerced values."""
+    text = str(text).strip()
+    if ":" in text and param.kind in (int, float):
+        parts = text.split(":")
+        if len(parts) != 3:
+            raise ParameterError(f"parameter '{param.name}': range must be start:stop:step, got {text!r}")
+        try:
+            a, b, s = (float(p) for p in parts)
+        except ValueError:
+            raise ParameterError(f"parameter '{param.name}': range must be numbers start:stop:step, got {text!r}") from None
+        if not all(map(math.isfinite, (a, b, s))) or s == 0 or (b - a) / s < 0:
+            raise ParameterError(f"parameter '{param.name}': empty or infinite range {text!r}")
+        n = int(math.floor((b - a) / s + 1e-9)) + 1
+        if n > 100_000:
+            raise ParameterError(f"parameter '{param.name}': range {text!r} has too many points ({n})")
+        raw = [a + i * s for i in range(n)]
+        return [param.coerce(round(v, 12)) for v in raw]
+    items = [t for t in text.split(",")]
+    if any(t.strip() == "" for t in items):
+        raise ParameterError(f"parameter '{param.name}': empty value in {text!r}")
+    return [param.coerce(t.strip()) for t in items]
+
+
+def resolve(scenario: Scenario, overrides: Mapping[str, str]) -> tuple[dict, str, list]:
+    """Validate ``--set`` overrides -> (params, sweep name, sweep values)."""
+    overrides = dict(overrides)
+    params = scenario.defaults()
+    preset = overrides.pop("preset", None)
+    if preset is not None:
+        if preset not in scenario.presets:
+            raise ParameterError(f"unknown preset '{preset}' for scenario '{scenario.name}' "
+                                 f"(known: {', '.join(scenario.presets) or 'none'})")
+        base = {k: str(v) for k, v in scenario.presets[preset].items()}
+        base.update(overrides)
+        overrides = base
+    sweep_name = overrides.pop("sweep", None)
+    multi = {}
+    for name, text in overrides.items():
+        p = scenario.param(name)
+        vals = parse_values(p, text)
+        if len(vals) == 1 and name != sweep_name:
+            params[name] = vals[0]
+        else:
+            multi[name] = vals
+    if sweep_name is None:
+        if len(multi) > 1:
+            raise ParameterError(f"several parameters have several values ({', '.join(multi)}); choose one with --set sweep=NAME")
+        sweep_name = next(iter(multi)) if multi else scenario.sweep
+    p = scenario.param(sweep_name)
+    if not p.sweepable:
+        raise ParameterError(f"parameter '{sweep_name}' cannot be swept")
+    for name in multi:
+        if name != sweep_name:
+            raise ParameterError(f"parameter '{name}' has several values but the sweep is over '{sweep_name}'")
+    if sweep_name in multi:
+        values = multi[sweep_name]
+    elif sweep_name in overrides:
+        values = parse_values(p, overrides[sweep_name])
+    elif sweep_name == scenario.sweep:
+        values = [p.coerce(v) for v in scenario.sweep_values]
+    else:
+        values = [params[sweep_name]]
+    params[sweep_name] = values[0]
+    return params, sweep_name, values
+
+
+class RunContext:
+    """Handed to a scenario's ``point``: the key, sample budget and engine wiring.
+
+    ``ctx.estimate(fn, args=..., probabilities=...)`` runs the Monte Carlo engine
+    with the run's key, sample count, batch size, progress display and
+    checkpointing (so an interrupted point resumes from its last batch).
+    """
+
+    def __init__(self, *, key, samples, batch_size=None, progress=False, store=None, point_id="",
+                 target_rel_error=None, min_events=None, dtype="float32"):
+        self.key = key
+        self.samples = int(samples)
+        self.batch_size = batch_size
+        self.progress = progress
+        self.store = store
+        self.point_id = point_id
+        self.target_rel_error = target_rel_error
+        self.min_events = min_events
+        self.dtype = dtype
+        self._calls = 0
+
+    def estimate(self, fn, *, args=(), probabilities=(), samples=None, key=None, **kwargs) -> montecarlo.Estimates:
+        tag = f"{self.point_id}#{self._calls}"
+        self._calls += 1
+        resume = self.store.engine_state(tag) if self.store is not None else None
+        checkpoint = (lambda st: self.store.save_engine_state(tag, st)) if self.store is not None else None
+        kwargs.setdefault("target_rel_error", self.target_rel_error)
+        kwargs.setdefault("min_events", self.min_events)
+        return montecarlo.estimate(
+            fn, self.key if key is None else key, self.samples if samples is None else samples, args=args,
+            batch_size=self.batch_size, probabilities=probabilities,
+            progress=(f"{self.point_id}" if self.progress else False), resume=resume, checkpoint=checkpoint, **kwargs,
+        )
+
+
+class PartialStore:
+    """Resume state of a run in ``DIR/.irsjax-partial.json``: finished points and engine states.
+
+    Written atomically after every batch (at most every ``interval`` seconds) and
+    after every finished point; removed when the run completes.
+    """
+
+    FILE = ".irsjax-partial.json"
+
+    def __init__(self, out_dir: str, signature: str, interval: float = 2.0):
+        self.path = os.path.join(out_dir, self.FILE)
+        self.signature = signature
+        self.interval = interval
+        self._last = 0.0
+        self.data = {"signature": signature, "points": {}, "engine": {}}
+        if os.path.exists(self.path):
+            try:
+                with open(self.path) as f:
+                    d = json.load(f)
+                if d.get("signature") == signature:
+                    self.data = d
+            except (OSError, ValueError):
+                pass
+
+    @property
+    def resumed_points(self) -> int:
+        return len(self.data["points"])
+
+    def point(self, pid):
+        return self.data["points"].get(pid)
+
+    def save_point(self, pid, payload):
+        self.data["points"][pid] = payload
+        self.data["engine"] = {k: v for k, v in self.data["engine"].items() if not k.startswith(pid + "#")}
+        self._write()
+
+    def engine_state(self, tag):
+        d = self.data["engine"].get(tag)
+        return EngineState.from_json(d) if d else None
+
+    def save_engine_state(self, tag, state):
+        self.data["engine"][tag] = state.to_json()
+        now = time.monotonic()
+        if now - self._last >= self.interval:
+            self._write()
+
+    def _write(self):
+        self._last = time.monotonic()
+        tmp = self.path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(self.data, f)
+        os.replace(tmp, self.path)
+
+    def remove(self):
+        for p in (self.path, self.path + ".tmp"):
+            if os.path.exists(p):
+                os.remove(p)
+
+
+def _encode_value(v):
+    if isinstance(v, Estimate):
+        return {"mean": v.mean, "ci_low": v.ci_low, "ci_high": v.ci_high, "std_err": v.std_err,
+                "num_samples": v.num_samples, "kind": v.kind}
+    return {"mean": float(v)}
+
+
+def signature_of(scenario_name, params, sweep_name, values, seed, samples, extra=()) -> str:
+    blob = json.dumps([scenario_name, params, sweep_name, values, seed, samples, list(extra)], sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def run_sweep(scenario: Scenario, params: dict, sweep_name: str, values: Sequence, *, seed: int = 0,
+              samples: int | None = None, batch_size: int | None = None, progress: bool = False,
+              store: PartialStore | None = None, target_rel_error=None, min_events=None,
+              on_point: Callable | None = None) -> dict:
+    """Run a scenario over a sweep; returns the results dictionary (results.json contract)."""
+    samples = int(samples if samples is not None else scenario.default_samples)
+    if samples <= 0:
+        raise ParameterError(f"--samples must be a positive integer, got {samples}")
+    key = jax.random.key(int(seed))
+    t0 = time.perf_counter()
+    series: dict[str, dict] = {s.label: {"mean": []} for s in scenario.series}
+    extras: dict[str, list] = {}
+    dtype = str(jax.dtypes.canonicalize_dtype(np.float64))
+    for i, x in enumerate(values):
+        pid = f"{sweep_name}={x}"
+        cached = store.point(pid) if store is not None else None
+        if cached is None:
+            p = dict(params)
+            p[sweep_name] = x
+            ctx = RunContext(key=key, samples=samples, batch_size=batch_size, progress=progress, store=store,
+                             point_id=pid, target_rel_error=target_rel_error, min_events=min_events, dtype=dtype)
+            tp = time.perf_counter()
+            res = scenario.point(ctx, p)
+            missing = [s.label for s in scenario.series if s.label not in res.values]
+            if missing:
+                raise RuntimeError(f"scenario '{scenario.name}' did not compute series {missing}")
+            cached = {"values": {k: _encode_value(v) for k, v in res.values.items()},
+                      "extras": {k: float(v) for k, v in res.extras.items()},
+                      "elapsed_s": time.perf_counter() - tp}
+            if store is not None:
+                store.save_point(pid, cached)
+        for s in scenario.series:
+            enc = cached["values"][s.label]
+            for k, v in enc.items():
+                if k == "kind":
+                    series[s.label]["kind"] = v
+                    continue
+                series[s.label].setdefault(k, []).append(v)
+        for k, v in cached["extras"].items():
+            extras.setdefault(k, []).append(v)
+        if on_point is not None:
+            on_point(i, x, cached)
+    for s in scenario.series:
+        series[s.label]["panel"] = s.panel
+        series[s.label]["analytical"] = s.analytical
+        if s.description:
+            series[s.label]["description"] = s.description
+    derived = {}
+    if extras:
+        derived["per_point"] = extras
+    if scenario.derive is not None:
+        derived.update(scenario.derive(params, sweep_name, list(values), series))
+    pmeta = scenario.param(sweep_name)
+    all_params = dict(params)
+    all_params[sweep_name] = list(values)
+    return {
+        "scenario": scenario.name,
+        "description": scenario.description,
+        "params": all_params,
+        "units": {p.name: p.unit for p in scenario.params},
+        "seed": int(seed),
+        "samples": samples,
+        "x": {"name": sweep_name, "values": list(values), "unit": pmeta.unit,
+              "label": (scenario.x_label if sweep_name == scenario.sweep and scenario.x_label else
+                        f"{sweep_name}" + (f" [{pmeta.unit}]" if pmeta.unit else "")),
+              "scale": scenario.x_scale if sweep_name == scenario.sweep else "linear"},
+        "series": series,
+        "panels": {k: dataclasses.asdict(v) for k, v in scenario.panels.items()},
+        "derived": derived,
+        "meta": {"elapsed_s": time.perf_counter() - t0},
+    }

@@ -1,0 +1,1 @@
+"""Paper scenarios for the ``irsjax`` CLI (registered as ``irsjax.scenarios`` entry points)."""
