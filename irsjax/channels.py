@@ -37,7 +37,8 @@ def complex_normal(key, shape=(), *, dtype=None):
 
 def rayleigh(key, shape=(), *, gain=1.0, dtype=None):
     """Rayleigh fading ``sqrt(gain) z``, ``z ~ CN(0, I)`` (``gain`` = path-loss power gain)."""
-    return jnp.sqrt(jnp.asarray(gain)) * complex_normal(key, shape, dtype=dtype)
+    z = complex_normal(key, shape, dtype=dtype)
+    return jnp.sqrt(jnp.asarray(gain, real_dtype(z.dtype))).astype(z.dtype) * z
 
 
 def rician(key, los, *, kappa, gain=1.0, dtype=None):
@@ -48,8 +49,12 @@ def rician(key, los, *, kappa, gain=1.0, dtype=None):
     """
     los = jnp.asarray(los)
     z = complex_normal(key, los.shape, dtype=dtype)
-    kappa = jnp.asarray(kappa)
-    return jnp.sqrt(jnp.asarray(gain)) * (jnp.sqrt(kappa / (1 + kappa)) * los + jnp.sqrt(1 / (1 + kappa)) * z)
+    cd = z.dtype
+    kappa = jnp.asarray(kappa, real_dtype(cd))
+    a_los = jnp.sqrt(kappa / (1 + kappa)).astype(cd)
+    a_nlos = jnp.sqrt(1 / (1 + kappa)).astype(cd)
+    amp = jnp.sqrt(jnp.asarray(gain, real_dtype(cd))).astype(cd)
+    return amp * (a_los * los.astype(cd) + a_nlos * z)
 
 
 def ula_steering(num_antennas, direction, *, wavelength, spacing=None, dtype=None):
@@ -58,19 +63,20 @@ def ula_steering(num_antennas, direction, *, wavelength, spacing=None, dtype=Non
     ``direction`` is the unit vector from the array towards the other node.
     """
     d = wavelength / 2 if spacing is None else spacing
-    m = jnp.arange(num_antennas)
     ux = jnp.asarray(direction)[..., 0:1]
-    return jnp.exp(1j * 2 * jnp.pi * d * m * ux / wavelength).astype(complex_dtype(dtype))
+    m = jnp.arange(num_antennas).astype(ux.dtype)
+    phase = (2 * jnp.pi * d / wavelength) * m * ux
+    return jax.lax.complex(jnp.cos(phase), jnp.sin(phase)).astype(complex_dtype(dtype))
 
 
 def upa_steering(n_h, n_v, direction, *, wavelength, spacing=None, dtype=None):
     """UPA in the x-z plane: entry ``p*n_v + q`` is ``exp(j 2 pi d (p u_x + q u_z)/lambda)``."""
     d = wavelength / 2 if spacing is None else spacing
     u = jnp.asarray(direction)
-    p = jnp.repeat(jnp.arange(n_h), n_v)
-    q = jnp.tile(jnp.arange(n_v), n_h)
-    phase = 2 * jnp.pi * d * (p * u[..., 0:1] + q * u[..., 2:3]) / wavelength
-    return jnp.exp(1j * phase).astype(complex_dtype(dtype))
+    p = jnp.repeat(jnp.arange(n_h), n_v).astype(u.dtype)
+    q = jnp.tile(jnp.arange(n_v), n_h).astype(u.dtype)
+    phase = (2 * jnp.pi * d / wavelength) * (p * u[..., 0:1] + q * u[..., 2:3])
+    return jax.lax.complex(jnp.cos(phase), jnp.sin(phase)).astype(complex_dtype(dtype))
 
 
 def mimo_los(irs_steering, array_steering):

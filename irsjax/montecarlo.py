@@ -196,7 +196,9 @@ def wilson_interval(events, n, confidence=0.95):
     den = 1 + z * z / n
     c = (p + z * z / (2 * n)) / den
     h = z * math.sqrt(max(p * (1 - p) / n + z * z / (4 * n * n), 0.0)) / den
-    return max(c - h, 0.0), min(c + h, 1.0)
+    lo = 0.0 if events <= 0 else max(c - h, 0.0)
+    hi = 1.0 if events >= n else min(c + h, 1.0)
+    return lo, hi
 
 
 def clopper_pearson_interval(events, n, confidence=0.95):

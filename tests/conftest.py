@@ -1,0 +1,4 @@
+import os
+
+os.environ.setdefault("XLA_FLAGS", os.environ.get("XLA_FLAGS", ""))
+os.environ.setdefault("MPLBACKEND", "Agg")
