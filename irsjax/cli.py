@@ -87,6 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-plot", action="store_true", help="do not write figure.png")
     r.add_argument("--target-rel-error", type=float, default=None, help="stop each point early at this relative error")
     r.add_argument("--fresh", action="store_true", help="ignore a partial run in the output directory")
+    r.add_argument("--prng", default="threefry", choices=["threefry", "rbg", "unsafe_rbg"],
+                   help="PRNG implementation (threefry: reproducible everywhere; rbg/unsafe_rbg: faster on GPU)")
+    r.add_argument("--devices", type=_positive_int("--devices"), default=None,
+                   help="shard Monte Carlo over this many devices (default: all; numbers do not depend on it)")
+    r.add_argument("--distributed", action="store_true",
+                   help="call jax.distributed.initialize() first (multi-host runs; one process per host)")
     g = r.add_mutually_exclusive_group()
     g.add_argument("--progress", dest="progress", action="store_true", default=None)
     g.add_argument("--no-progress", dest="progress", action="store_false")
@@ -135,6 +141,10 @@ def cmd_list(args) -> int:
 
 
 def cmd_run(args) -> int:
+    if args.distributed:
+        import jax
+
+        jax.distributed.initialize()
     if args.x64:
         import jax
 
@@ -154,7 +164,7 @@ def cmd_run(args) -> int:
     if args.target_rel_error is not None and not (args.target_rel_error > 0):
         raise CliError(f"--target-rel-error must be > 0, got {args.target_rel_error}")
     sig = S.signature_of(scenario.name, params, sweep_name, values, args.seed, samples,
-                         extra=(args.x64, args.target_rel_error))
+                         extra=(args.x64, args.target_rel_error, args.prng))
     store = S.PartialStore(out, sig)
     if args.fresh:
         store.remove()
@@ -173,9 +183,14 @@ def cmd_run(args) -> int:
     def on_point(i, x, cached):
         print(f"  {sweep_name} = {x}: done ({cached['elapsed_s']:.1f} s)", file=sys.stderr)
 
-    res = S.run_sweep(scenario, params, sweep_name, values, seed=args.seed, samples=samples,
-                      batch_size=args.batch_size, progress=progress, store=store,
-                      target_rel_error=args.target_rel_error, on_point=on_point)
+    try:
+        res = S.run_sweep(scenario, params, sweep_name, values, seed=args.seed, samples=samples,
+                          batch_size=args.batch_size, progress=progress, store=store,
+                          target_rel_error=args.target_rel_error, on_point=on_point, prng=args.prng,
+                          devices=args.devices)
+    except KeyboardInterrupt:
+        store.flush()  # keep the last completed batch
+        raise
     meta = R.environment_meta()
     meta["elapsed_s"] = time.perf_counter() - t0
     meta["batch_size"] = args.batch_size
@@ -225,7 +240,7 @@ def main(argv=None) -> int:
         print("irsjax: interrupted; finished work is kept in the output directory — run the same command to resume",
               file=sys.stderr)
         return EXIT_INTERRUPTED
-    except (CliError, ValueError, TypeError, FloatingPointError) as e:
+    except (CliError, ValueError, TypeError, FloatingPointError, argparse.ArgumentTypeError) as e:
         if debug:
             raise
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__

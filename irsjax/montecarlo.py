@@ -125,15 +125,14 @@ def _two_sum(a, b):
     return s, err
 
 
-@partial(jax.jit, static_argnames=("fn", "names", "blocks"))
-def _run_batch(fn, names, blocks, key, first_block, full_blocks, remainder, args, n_done, hi, lo, m2):
-    """Evaluate ``blocks`` blocks starting at ``first_block`` and fold them in."""
+def _block_stats(fn, names, first_block, blocks, key, full_blocks, remainder, args, dtype):
+    """Per-block (count, sum, centred sum of squares) of ``blocks`` blocks from ``first_block``."""
     block_ids = first_block + jnp.arange(blocks, dtype=jnp.uint32)
 
     def one_block(b):
         keys = jax.random.split(jax.random.fold_in(key, b), BLOCK)
         out = jax.vmap(lambda k: fn(k, *args))(keys)
-        return jnp.stack([jnp.asarray(out[nm]).astype(hi.dtype).reshape(BLOCK) for nm in names])
+        return jnp.stack([jnp.asarray(out[nm]).astype(dtype).reshape(BLOCK) for nm in names])
 
     vals = jax.vmap(one_block)(block_ids)  # (blocks, S, BLOCK)
     # validity mask per realisation (the last batch may overrun the sample count)
@@ -142,28 +141,73 @@ def _run_batch(fn, names, blocks, key, first_block, full_blocks, remainder, args
     finite = jnp.isfinite(vals)
     bad = jnp.sum(jnp.logical_and(~finite, valid[:, None, :]), axis=(0, 2))
     v = jnp.where(valid[:, None, :] & finite, vals, 0.0)
-    n_b = jnp.sum(valid, axis=1).astype(hi.dtype)  # (blocks,)
+    n_b = jnp.sum(valid, axis=1).astype(dtype)  # (blocks,)
     s_b = _pairwise_sum(v)  # (blocks, S)
     mean_b = s_b / jnp.where(n_b > 0, n_b, 1.0)[:, None]
     dev = jnp.where(valid[:, None, :], v - mean_b[..., None], 0.0)
     m2_b = _pairwise_sum(dev * dev)
+    return n_b, s_b, m2_b, bad
 
-    def fold(carry, blk):
-        n_a, hi, lo, m2 = carry
-        nb, sb, m2b = blk
-        mean_a = (hi + lo) / jnp.where(n_a > 0, n_a, 1.0)
-        mb = sb / jnp.where(nb > 0, nb, 1.0)
-        s, e = _two_sum(hi, sb)
-        lo2 = lo + e
-        hi2, lo2 = _two_sum(s, lo2)
-        n = n_a + nb
-        delta = mb - mean_a
-        m2n = m2 + m2b + delta * delta * n_a * nb / jnp.where(n > 0, n, 1.0)
-        keep = nb > 0
-        return (jnp.where(keep, n, n_a), jnp.where(keep, hi2, hi), jnp.where(keep, lo2, lo), jnp.where(keep, m2n, m2)), None
 
-    (n_done, hi, lo, m2), _ = jax.lax.scan(fold, (n_done, hi, lo, m2), (n_b, s_b, m2_b))
+def _fold(carry, blk):
+    """Fold one block into the running totals (compensated sum, Chan's M2 update)."""
+    n_a, hi, lo, m2 = carry
+    nb, sb, m2b = blk
+    mean_a = (hi + lo) / jnp.where(n_a > 0, n_a, 1.0)
+    mb = sb / jnp.where(nb > 0, nb, 1.0)
+    s, e = _two_sum(hi, sb)
+    lo2 = lo + e
+    hi2, lo2 = _two_sum(s, lo2)
+    n = n_a + nb
+    delta = mb - mean_a
+    m2n = m2 + m2b + delta * delta * n_a * nb / jnp.where(n > 0, n, 1.0)
+    keep = nb > 0
+    return (jnp.where(keep, n, n_a), jnp.where(keep, hi2, hi), jnp.where(keep, lo2, lo), jnp.where(keep, m2n, m2)), None
+
+
+@partial(jax.jit, static_argnames=("fn", "names", "blocks", "mesh"))
+def _run_batch(fn, names, blocks, mesh, key, first_block, full_blocks, remainder, args, n_done, hi, lo, m2):
+    """Evaluate ``blocks`` blocks starting at ``first_block`` and fold them in.
+
+    With a ``mesh`` (axis ``"mc"``), device ``i`` evaluates the contiguous blocks
+    ``[first + i*B/D, first + (i+1)*B/D)`` with ``shard_map``; the per-block
+    statistics are gathered and folded in block order, so the estimate is
+    identical, bit for bit, for any number of devices.
+    """
+    dtype = hi.dtype
+    if mesh is None:
+        n_b, s_b, m2_b, bad = _block_stats(fn, names, first_block, blocks, key, full_blocks, remainder, args, dtype)
+    else:
+        from jax.sharding import PartitionSpec as P
+
+        ndev = mesh.devices.size
+        per = blocks // ndev
+
+        def per_device(key, first_block, full_blocks, remainder, args):
+            start = first_block + jax.lax.axis_index("mc").astype(jnp.uint32) * jnp.uint32(per)
+            n_b, s_b, m2_b, bad = _block_stats(fn, names, start, per, key, full_blocks, remainder, args, dtype)
+            return n_b, s_b, m2_b, jax.lax.psum(bad, "mc")
+
+        n_b, s_b, m2_b, bad = jax.shard_map(
+            per_device, mesh=mesh, in_specs=(P(), P(), P(), P(), P()),
+            out_specs=(P("mc"), P("mc"), P("mc"), P()), check_vma=False,
+        )(key, first_block, full_blocks, remainder, args)
+    (n_done, hi, lo, m2), _ = jax.lax.scan(_fold, (n_done, hi, lo, m2), (n_b, s_b, m2_b))
     return n_done, hi, lo, m2, bad
+
+
+def device_mesh(num_devices: int | None = None):
+    """A 1-D mesh (axis ``"mc"``) over the first ``num_devices`` devices (all by default); None for one device.
+
+    Under ``jax.distributed.initialize()`` the devices of every host take part.
+    """
+    devs = jax.devices()
+    n = len(devs) if num_devices is None else int(num_devices)
+    if n <= 0 or n > len(devs):
+        raise ValueError(f"devices must be between 1 and {len(devs)} (the devices present), got {num_devices}")
+    if n == 1:
+        return None
+    return jax.sharding.Mesh(np.array(devs[:n]), ("mc",))
 
 
 def _accum_dtype():
@@ -259,6 +303,7 @@ def estimate(
     progress: bool | str = False,
     resume: EngineState | None = None,
     checkpoint: Callable[[EngineState], None] | None = None,
+    devices: int | None = None,
 ) -> Estimates:
     """Estimate the means of every statistic returned by ``fn(key, *args)``.
 
@@ -280,6 +325,8 @@ def estimate(
       progress: show a tqdm bar (a string is used as its label).
       resume: continue from a previous :class:`EngineState` (same key, same fn).
       checkpoint: called with the state after every batch (e.g. to save it).
+      devices: shard each batch over this many devices (default: all of
+        ``jax.devices()``); the numbers do not depend on it.
     Returns:
       :class:`Estimates` (``{name: Estimate}`` with a ``.state``).
     """
@@ -291,7 +338,10 @@ def estimate(
     bs = default_batch_size() if batch_size is None else int(batch_size)
     if bs <= 0:
         raise ValueError(f"batch_size must be a positive integer, got {bs}")
+    mesh = device_mesh(devices)
+    ndev = 1 if mesh is None else mesh.devices.size
     blocks = max(1, -(-bs // BLOCK))
+    blocks = -(-blocks // ndev) * ndev  # a whole number of blocks per device
     total_blocks = -(-num_samples // BLOCK)
     if total_blocks >= 2**32:
         raise ValueError(f"num_samples too large ({num_samples}); at most {BLOCK * (2**32 - 1)}")
@@ -334,7 +384,7 @@ def estimate(
             nb = min(blocks, total_blocks - next_block) if blocks > 1 else 1
             # keep one compiled shape: always run `blocks` blocks, mask the overrun
             n_done, hi, lo, m2, bad = _run_batch(
-                fn, names, blocks, key, jnp.uint32(next_block), jnp.uint32(num_samples // BLOCK),
+                fn, names, blocks, mesh, key, jnp.uint32(next_block), jnp.uint32(num_samples // BLOCK),
                 jnp.int32(num_samples % BLOCK), args, n_done, hi, lo, m2,
             )
             next_block += nb

@@ -28,6 +28,14 @@ from irsjax import montecarlo
 from irsjax.montecarlo import Estimate, EngineState
 
 
+PRNG_IMPLS = ("threefry", "rbg", "unsafe_rbg")
+"""Selectable PRNGs. ``threefry`` (default): counter-based, identical numbers on every backend,
+device count and batch size. ``rbg``: faster on GPU/TPU (hardware RNG bits, threefry for key
+derivation), same reproducibility guarantees on one backend and jax version, but different numbers from
+threefry and possibly across backends/jax versions. ``unsafe_rbg``: fastest; key derivation (split/fold_in)
+has no quality guarantees either, so use it for throughput tests, not for published curves."""
+
+
 class ParameterError(ValueError):
     """Bad user input; the message names the culprit and fits on one line."""
 
@@ -242,7 +250,7 @@ class RunContext:
     """
 
     def __init__(self, *, key, samples, batch_size=None, progress=False, store=None, point_id="",
-                 target_rel_error=None, min_events=None, dtype="float32"):
+                 target_rel_error=None, min_events=None, dtype="float32", devices=None):
         self.key = key
         self.samples = int(samples)
         self.batch_size = batch_size
@@ -252,6 +260,7 @@ class RunContext:
         self.target_rel_error = target_rel_error
         self.min_events = min_events
         self.dtype = dtype
+        self.devices = devices
         self._calls = 0
 
     def estimate(self, fn, *, args=(), probabilities=(), samples=None, key=None, **kwargs) -> montecarlo.Estimates:
@@ -261,6 +270,7 @@ class RunContext:
         checkpoint = (lambda st: self.store.save_engine_state(tag, st)) if self.store is not None else None
         kwargs.setdefault("target_rel_error", self.target_rel_error)
         kwargs.setdefault("min_events", self.min_events)
+        kwargs.setdefault("devices", self.devices)
         return montecarlo.estimate(
             fn, self.key if key is None else key, self.samples if samples is None else samples, args=args,
             batch_size=self.batch_size, probabilities=probabilities,
@@ -321,6 +331,10 @@ class PartialStore:
             json.dump(self.data, f)
         os.replace(tmp, self.path)
 
+    def flush(self):
+        """Write the latest state now (e.g. on interrupt)."""
+        self._write()
+
     def remove(self):
         for p in (self.path, self.path + ".tmp"):
             if os.path.exists(p):
@@ -342,12 +356,14 @@ def signature_of(scenario_name, params, sweep_name, values, seed, samples, extra
 def run_sweep(scenario: Scenario, params: dict, sweep_name: str, values: Sequence, *, seed: int = 0,
               samples: int | None = None, batch_size: int | None = None, progress: bool = False,
               store: PartialStore | None = None, target_rel_error=None, min_events=None,
-              on_point: Callable | None = None) -> dict:
+              on_point: Callable | None = None, prng: str = "threefry", devices: int | None = None) -> dict:
     """Run a scenario over a sweep; returns the results dictionary (results.json contract)."""
     samples = int(samples if samples is not None else scenario.default_samples)
     if samples <= 0:
         raise ParameterError(f"--samples must be a positive integer, got {samples}")
-    key = jax.random.key(int(seed))
+    if prng not in PRNG_IMPLS:
+        raise ParameterError(f"prng must be one of {list(PRNG_IMPLS)}, got {prng!r}")
+    key = jax.random.key(int(seed), impl={"threefry": "threefry2x32"}.get(prng, prng))
     t0 = time.perf_counter()
     series: dict[str, dict] = {s.label: {"mean": []} for s in scenario.series}
     extras: dict[str, list] = {}
@@ -359,7 +375,8 @@ def run_sweep(scenario: Scenario, params: dict, sweep_name: str, values: Sequenc
             p = dict(params)
             p[sweep_name] = x
             ctx = RunContext(key=key, samples=samples, batch_size=batch_size, progress=progress, store=store,
-                             point_id=pid, target_rel_error=target_rel_error, min_events=min_events, dtype=dtype)
+                             point_id=pid, target_rel_error=target_rel_error, min_events=min_events, dtype=dtype,
+                             devices=devices)
             tp = time.perf_counter()
             res = scenario.point(ctx, p)
             missing = [s.label for s in scenario.series if s.label not in res.values]
@@ -400,6 +417,7 @@ def run_sweep(scenario: Scenario, params: dict, sweep_name: str, values: Sequenc
         "params": all_params,
         "units": {p.name: p.unit for p in scenario.params},
         "seed": int(seed),
+        "prng": prng,
         "samples": samples,
         "x": {"name": sweep_name, "values": list(values), "unit": pmeta.unit,
               "label": (scenario.x_label if sweep_name == scenario.sweep and scenario.x_label else
