@@ -11,7 +11,7 @@ import numpy as np
 
 from irsjax.analysis.wiretap import sop_random_phases
 from irsjax.montecarlo import variance_reduction, Estimate
-from irsjax.scenario import Panel, Param, PointResult, Scenario, Series, ParameterError
+from irsjax.scenario import Panel, Param, PointResult, Scenario, Series
 from irsjax.systems.wiretap import WiretapConfig
 
 PARAMS = (
@@ -51,11 +51,6 @@ def point(ctx, params) -> PointResult:
             "mean_snr_eve_dB": float(10 * np.log10(ge_bar)),
         },
     )
-
-
-def derive(params, x_name, xs, series):
-    vr = None
-    return {"variance_reduction": {"sop_aligned_conditional_vs_plain": vr}} if vr else {}
 
 
 SCENARIO = Scenario(

@@ -1,0 +1,142 @@
+"""Side-by-side benchmarks: irsjax vs a plain vectorised NumPy reference, in one run.
+
+    python bench/run_bench.py                 # full table (CPU: a few minutes) -> bench/RESULTS.md
+    python bench/run_bench.py --quick         # smaller sample counts
+
+Realisations per second of the ``lv-two-way`` (MODELS.md 1) and ``ris-scheduling`` (MODELS.md 5)
+kernels for K (IRS elements) in {16, 32, 64, 256} and several irsjax batch sizes. Both sides compute
+the same model on the same number of realisations; the NumPy side processes chunks of ``numpy_chunk``
+realisations (larger chunks run out of cache/memory). Timings exclude JIT compilation (one warm-up call
+of the same shapes) and include everything else (random numbers, metrics, accumulation).
+Sampling algorithms differ: NumPy uses PCG64 + ziggurat normals; irsjax lv-two-way uses a
+threefry-seeded pcg4d hash stream (``rng="pcg"``, default) or threefry (``rng="threefry"``), and
+ris-scheduling uses threefry. The phase-design table (gradient method vs cvxpy SDR) is produced by
+``bench/bench_sdr.py`` and merged below when its results file exists.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import jax  # noqa: E402
+import jaxlib  # noqa: E402
+
+import irsjax  # noqa: E402
+from irsjax import montecarlo  # noqa: E402
+from numpy_reference import lv_two_way, ris_scheduling_sop  # noqa: E402
+
+
+def _time(f, repeat=1):
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        f()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def bench_numpy(kernel, n, chunk, **kw):
+    rng = np.random.default_rng(0)
+
+    def run():
+        done = 0
+        acc = 0.0
+        while done < n:
+            m = min(chunk, n - done)
+            out = kernel(rng, m, **kw)
+            acc += sum(float(v.sum()) for v in out.values())
+            done += m
+        return acc
+
+    return _time(run)
+
+
+def bench_irsjax(fn, n, batch, args):
+    key = jax.random.key(0)
+    montecarlo.estimate(fn, key, min(n, batch), args=args, batch_size=batch)  # compile
+    return _time(lambda: montecarlo.estimate(fn, key, n, args=args, batch_size=batch))
+
+
+def lv_rows(Ks, n, batches, chunk):
+    from irsjax.systems.two_way import TwoWayConfig
+
+    rows = []
+    for K in Ks:
+        t_np = bench_numpy(lv_two_way, n, chunk, K=K, N=10, P_dBm=30.0)
+        for rng in ("pcg", "threefry"):
+            for b in batches:
+                t = bench_irsjax(TwoWayConfig(K=K, N=10, rng=rng), n, b, (30.0,))
+                rows.append(("lv-two-way", K, f"irsjax ({rng})", b, n, t, n / t, t_np / t))
+        rows.append(("lv-two-way", K, "numpy", chunk, n, t_np, n / t_np, 1.0))
+    return rows
+
+
+def sched_rows(Ns, n, batches, chunk):
+    from irsjax.systems.scheduling import SchedulingGeometry, SchedulingSystem
+
+    geo = SchedulingGeometry()
+    rows = []
+    for N in Ns:
+        t_np = bench_numpy(ris_scheduling_sop, n, chunk, N=N, K=4, L=2, rho_dB=100.0)
+        su, se = geo.cascade_snr_db(100.0)
+        for b in batches:
+            t = bench_irsjax(SchedulingSystem(N=N, K=4, L=2, noma=False), n, b, (su, se))
+            rows.append(("ris-scheduling", N, "irsjax (threefry)", b, n, t, n / t, t_np / t))
+        rows.append(("ris-scheduling", N, "numpy", chunk, n, t_np, n / t_np, 1.0))
+    return rows
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--out", default=os.path.join(HERE, "RESULTS.md"))
+    ap.add_argument("--sizes", default="16,32,64,256")
+    a = ap.parse_args(argv)
+    Ks = [int(k) for k in a.sizes.split(",")]
+    n = 2**16 if a.quick else 2**18
+    batches = [2**13, 2**15] if a.quick else [2**12, 2**14, 2**16]
+    chunk = 2**12
+    t0 = time.time()
+    rows = lv_rows(Ks, n, batches, chunk)
+    try:
+        rows += sched_rows(Ks, n, batches, chunk)
+    except (ImportError, AttributeError) as e:  # the scheduling kernel is optional for this script
+        print(f"ris-scheduling skipped: {e}", file=sys.stderr)
+    backend = jax.default_backend()
+    lines = [
+        "# irsjax benchmarks", "",
+        f"Generated {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC} by `python bench/run_bench.py"
+        f"{' --quick' if a.quick else ''}` in {time.time() - t0:.0f} s.", "",
+        f"* machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, {platform.platform()}",
+        f"* backend: {backend} ({', '.join(str(d) for d in jax.devices())})",
+        f"* versions: irsjax {irsjax.__version__}, jax {jax.__version__}, jaxlib {jaxlib.__version__}, numpy {np.__version__}, "
+        f"python {platform.python_version()}",
+        f"* realisations per measurement: {n:,} (same count on both sides); NumPy chunk {chunk:,}",
+        "* speed-up = NumPy time / irsjax time for the same kernel, K and sample count; timings exclude compilation",
+        "* lv-two-way: Fig. 1 point (N = 10 pairs, P = 30 dBm), all three schemes; ris-scheduling: N RIS elements "
+        "(column K), 4 users, 2 eavesdroppers, rho = 100 dB (NumPy: SS and OS only; irsjax also SE, ME and the "
+        "conditional estimators)",
+        "", "| kernel | K | implementation | batch | realisations | seconds | realisations/s | speed-up vs NumPy |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(f"| {r[0]} | {r[1]} | {r[2]} | {r[3]:,} | {r[4]:,} | {r[5]:.3f} | {r[6]:,.0f} | {r[7]:.1f}x |")
+    sdr = os.path.join(HERE, "RESULTS_sdr.md")
+    if os.path.exists(sdr):
+        lines += ["", "## Phase design: gradient method vs cvxpy SDR", "", open(sdr).read().strip()]
+    with open(a.out, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
