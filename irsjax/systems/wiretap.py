@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import jax
 import jax.numpy as jnp
 
-from irsjax import channels, geometry, metrics, pathloss, phases, units  # noqa: F401
+from irsjax import channels, geometry, metrics, pathloss, phases, units
 from irsjax.analysis.wiretap import sop_given_bob_snr
 
 
