@@ -263,7 +263,9 @@ class RunContext:
         self.devices = devices
         self._calls = 0
 
-    def estimate(self, fn, *, args=(), probabilities=(), samples=None, key=None, **kwargs) -> montecarlo.Estimates:
+    def estimate(self, fn, *, args=(), probabilities=(), samples=None, key=None, batch_size=None,
+                 **kwargs) -> montecarlo.Estimates:
+        """Run the engine; a scenario's preferred ``batch_size`` applies unless the user gave ``--batch-size``."""
         tag = f"{self.point_id}#{self._calls}"
         self._calls += 1
         resume = self.store.engine_state(tag) if self.store is not None else None
@@ -273,7 +275,7 @@ class RunContext:
         kwargs.setdefault("devices", self.devices)
         return montecarlo.estimate(
             fn, self.key if key is None else key, self.samples if samples is None else samples, args=args,
-            batch_size=self.batch_size, probabilities=probabilities,
+            batch_size=self.batch_size if self.batch_size is not None else batch_size, probabilities=probabilities,
             progress=(f"{self.point_id}" if self.progress else False), resume=resume, checkpoint=checkpoint, **kwargs,
         )
 

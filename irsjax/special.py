@@ -32,13 +32,15 @@ def exp1(z):
 
 
 def exp_e1(z):
-    """``e^z E1(z)`` for z > 0, stable for large z (asymptotic series beyond 700)."""
+    """``e^z E1(z)`` for z > 0, stable for large z: asymptotic series beyond 700 (float64) or 80
+    (float32, where ``e^z`` would overflow past 88)."""
     z = jnp.asarray(z)
-    big = z > 700.0
+    cut = 700.0 if z.dtype == jnp.float64 else 80.0
+    big = z > cut
     zs = jnp.where(big, 1.0, z)
-    zb = jnp.where(big, z, 1000.0)
+    zb = jnp.where(big, z, 2 * cut)
     small_val = jnp.exp(zs) * jsp.exp1(zs)
-    big_val = (1.0 - 1.0 / zb + 2.0 / zb**2 - 6.0 / zb**3) / zb
+    big_val = (1.0 - 1.0 / zb + 2.0 / zb**2 - 6.0 / zb**3 + 24.0 / zb**4) / zb
     return jnp.where(big, big_val, small_val)
 
 

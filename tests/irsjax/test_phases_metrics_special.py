@@ -156,3 +156,11 @@ def test_quadratures():
         assert float(val2) == pytest.approx(1.0, rel=1e-8)
         x, w = special.gauss_chebyshev(20)
         assert np.sum(w * x**2) == pytest.approx(np.pi / 2)  # int x^2 / sqrt(1-x^2) = pi/2
+
+
+def test_exp_e1_float32_has_no_overflow():
+    z = jnp.array([50.0, 85.0, 90.0, 200.0, 699.0, 701.0, 1e6], jnp.float32)
+    got = np.asarray(special.exp_e1(z))
+    assert np.all(np.isfinite(got))
+    ref = np.array([1 / (t + 1 - 1 / (t + 3 - 4 / (t + 5))) for t in np.asarray(z, np.float64)])  # continued fraction
+    assert np.allclose(got, ref, rtol=1e-5)
