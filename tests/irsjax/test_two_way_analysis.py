@@ -1,0 +1,192 @@
+"""Theorem 1 of Lv et al. (MODELS.md section 1(g)) in JAX against independent scipy evaluations.
+
+Every scipy reference below is written from the formulas in MODELS.md (adaptive
+``scipy.integrate.quad``, ``scipy.special``), sharing no code with the library.
+float64 checks run inside ``jax.enable_x64(True)`` (scoped; the global flag is untouched).
+"""
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy import integrate
+from scipy import special as ss
+
+from irsjax.analysis import two_way as A
+
+MU = math.pi ** 2 / (16 - math.pi ** 2)
+NU = (16 - math.pi ** 2) / (4 * math.pi)
+
+
+# ----------------------------------------------------------------------------- scipy references
+def _G(m):  # E ln(1 + Exp(m)) = e^{1/m} E1(1/m), by its integral form (no overflow)
+    return integrate.quad(lambda t: np.exp(-t) / (1.0 / m + t), 0, np.inf, epsabs=0, epsrel=1e-13, limit=400)[0]
+
+
+def _F_best(x, K, N):
+    return ss.gammainc(K * MU, np.sqrt(x) / NU) ** N
+
+
+def _quad_pieces(f, pts, hi_tail):
+    pts = sorted(set(float(p) for p in pts if p > 0))
+    r = integrate.quad(f, 0, pts[-1], points=pts[:-1], epsabs=0, epsrel=1e-11, limit=2000)[0]
+    return r + integrate.quad(f, pts[-1], np.inf, epsabs=0, epsrel=1e-11, limit=2000)[0] if hi_tail else r
+
+
+def _zeta_quantiles(K, N):
+    # quantiles of zeta* = (nu * max Gamma)^2, from scipy's inverse incomplete gamma
+    qs = [1e-9, 1e-3, 0.1, 0.5, 0.9, 1 - 1e-3, 1 - 1e-9]
+    return [(NU * ss.gammaincinv(K * MU, q ** (1.0 / N))) ** 2 for q in qs]
+
+
+def q_m_scipy(rho, K, N):
+    """(1.9): int_0^inf rho (1 - F*(x)) / (1 + rho x) dx (survival form, as printed)."""
+    f = lambda x: rho * (1 - _F_best(x, K, N)) / (1 + rho * x)  # noqa: E731
+    return _quad_pieces(f, _zeta_quantiles(K, N), hi_tail=True)
+
+
+def q_m_paper_numpy(rho, K, N, M):
+    m = np.arange(1, M + 1)
+    th = np.cos((2 * m - 1) * np.pi / (2 * M))
+    xm = np.pi / 4 * (th + 1)
+    x = np.tan(xm)
+    return np.pi ** 2 / (4 * M) * np.sum(np.sqrt(1 - th ** 2) / np.cos(xm) ** 2 * rho * (1 - _F_best(x, K, N)) / (1 + rho * x))
+
+
+def _j2_integrand(s, a, b, rho, K, N):
+    tau = s / a + 1 / b
+    z = tau * (1 + s) / s
+    e = _G(1.0 / z)  # e^z E1(z)
+    return _F_best(s / rho, K, N) * np.exp(-s / a) * (e * (1 / tau + 1 / tau ** 2 - (1 + s) / (s * tau)) + 1 / tau ** 2) / (a * b)
+
+
+def j2_scipy(a, b, rho, K, N):
+    """(1.13) by adaptive quadrature, breakpoints at zeta* quantiles and at a, a/b."""
+    pts = [rho * q for q in _zeta_quantiles(K, N)] + [a, a / b, 10 * a]
+    return _quad_pieces(lambda s: _j2_integrand(s, a, b, rho, K, N), pts, hi_tail=True)
+
+
+def j2_paper_numpy(a, b, rho, K, N, M):
+    m = np.arange(1, M + 1)
+    th = np.cos((2 * m - 1) * np.pi / (2 * M))
+    xm = np.pi / 4 * (th + 1)
+    w = np.pi ** 2 / (4 * M) * np.sqrt(1 - th ** 2) / np.cos(xm) ** 2
+    return float(np.sum(w * np.array([_j2_integrand(s, a, b, rho, K, N) for s in np.tan(xm)])))
+
+
+# ----------------------------------------------------------------------------- tests
+def test_exp_e1_pair_against_scipy_float64_and_float32():
+    z = np.array([1e-10, 1e-3, 0.3, 1.0, 1.4999, 1.5, 1.5001, 3.0, 30.0, 88.0, 700.0, 1e4, 1e8])
+    ref = np.array([np.exp(v) * ss.exp1(v) if v < 100 else _G(1.0 / v) for v in z])
+    ref_om = np.array([1 - v * r if v < 10 else  # 1 - z e^z E1(z); integral form where it cancels
+                       integrate.quad(lambda t: t * np.exp(-t) / (v + t), 0, np.inf, epsabs=0, epsrel=1e-13, limit=400)[0]
+                       for v, r in zip(z, ref)])
+    with jax.enable_x64(True):
+        e = np.asarray(A.exp_e1(jnp.asarray(z)))
+        om = np.asarray(A.one_minus_z_exp_e1(jnp.asarray(z)))
+    np.testing.assert_allclose(e, ref, rtol=1e-11)
+    np.testing.assert_allclose(om, ref_om, rtol=1e-11)
+    e32 = np.asarray(A.exp_e1(jnp.asarray(z, jnp.float32)))
+    om32 = np.asarray(A.one_minus_z_exp_e1(jnp.asarray(z, jnp.float32)))
+    assert e32.dtype == np.float32 and np.all(np.isfinite(e32)) and np.all(np.isfinite(om32))
+    np.testing.assert_allclose(e32, ref, rtol=2e-5)
+    np.testing.assert_allclose(om32, ref_om, rtol=1e-4)
+
+
+@pytest.mark.parametrize("a,b", [(2.0, 5.0), (3.0, 3.0), (3.0, 3.0 + 3e-6), (100.0, 1.0), (2.6e6, 2.5e6), (0.01, 0.02)])
+def test_eve_closed_forms_q_e1_and_j1(a, b):
+    # (1.10): 1 - F_gamma_e1(x) = a e^{-x/a} / (a + x b);  J1 likewise with a, b swapped
+    r_qe1 = integrate.quad(lambda x: a * np.exp(-x / a) / (a + x * b) / (1 + x), 0, np.inf, epsabs=0, epsrel=1e-12, limit=500)[0]
+    r_j1 = integrate.quad(lambda x: b * np.exp(-x / b) / (b + x * a) / (1 + x), 0, np.inf, epsabs=0, epsrel=1e-12, limit=500)[0]
+    with jax.enable_x64(True):
+        assert float(A.q_e1(a, b)) == pytest.approx(r_qe1, rel=1e-9)
+        assert float(A.j1(a, b)) == pytest.approx(r_j1, rel=1e-9)
+        # the a = b limit of (1.11)
+        assert float(A.q_e1(a, a)) == pytest.approx(1 - _G(a) / a, rel=1e-9)
+    assert float(A.q_e1(np.float32(a), np.float32(b))) == pytest.approx(r_qe1, rel=1e-4)
+
+
+@pytest.mark.parametrize("rho,K,N", [(1e-3, 32, 10), (0.4, 32, 10), (50.0, 32, 10), (1e-2, 8, 1), (1e-2, 256, 6),
+                                     (0.3, 32, 50), (2.0, 1, 2)])
+def test_q_m_reference_and_paper_match_scipy(rho, K, N):
+    ref = q_m_scipy(rho, K, N)
+    gc = q_m_paper_numpy(rho, K, N, 20)
+    with jax.enable_x64(True):
+        assert float(A.q_m_reference(rho, K, N)) == pytest.approx(ref, rel=1e-6)
+        assert float(A.q_m_paper(rho, K, N, 20)) == pytest.approx(gc, rel=1e-6)
+    # float32 stays close
+    assert float(A.q_m_reference(np.float32(rho), K, N)) == pytest.approx(ref, rel=2e-4)
+
+
+@pytest.mark.parametrize("a,b,rho,K,N", [(3.0, 2.0, 0.01, 8, 2), (50.0, 20.0, 0.001, 32, 10), (5.0, 5.0, 0.05, 16, 3),
+                                         (2.6e6, 2.6e6, 0.3, 32, 10), (26.0, 30.0, 4e-6, 32, 10)])
+def test_j2_reference_and_paper_match_scipy(a, b, rho, K, N):
+    ref = j2_scipy(a, b, rho, K, N)
+    gc = j2_paper_numpy(a, b, rho, K, N, 20)
+    with jax.enable_x64(True):
+        assert float(A.j2_reference(a, b, rho, K, N)) == pytest.approx(ref, rel=1e-6, abs=1e-14)
+        assert float(A.j2_paper(a, b, rho, K, N, 20)) == pytest.approx(gc, rel=1e-6, abs=1e-14)
+
+
+def test_j2_equals_its_definition():
+    """(1.13) = E[ln((1+U)(1+V)/(1+U+V)) F(U/(1+V))], U ~ Exp(a), V ~ Exp(b) (2-D scipy quadrature)."""
+    a, b, rho, K, N = 3.0, 2.0, 0.01, 8, 2
+
+    def inner(v):
+        f = lambda u: np.log((1 + u) * (1 + v) / (1 + u + v)) * _F_best(u / (1 + v) / rho, K, N) * np.exp(-u / a) / a  # noqa: E731
+        return integrate.quad(f, 0, np.inf, epsabs=1e-14, epsrel=1e-10, limit=400)[0] * np.exp(-v / b) / b
+
+    ref = integrate.quad(inner, 0, np.inf, epsabs=1e-13, epsrel=1e-9, limit=400)[0]
+    with jax.enable_x64(True):
+        assert float(A.j2_reference(a, b, rho, K, N)) == pytest.approx(ref, rel=1e-7)
+
+
+def test_bulk_nodes_hold_all_probability_mass():
+    with jax.enable_x64(True):
+        for K, N in ((1, 1), (8, 1), (32, 10), (256, 6), (4096, 1000)):
+            _, _, _, dens, _ = A._bulk(K, N, jnp.float64)
+            assert float(jnp.sum(dens)) == pytest.approx(1.0, abs=1e-10), (K, N)
+        # Q_M(rho) -> E ln(rho zeta*) + o(1): monotone in rho, K and N
+        q = [float(A.q_m_reference(r, 32, 10)) for r in (1e-3, 1e-1, 10.0)]
+        assert q[0] < q[1] < q[2]
+        assert float(A.q_m_reference(1.0, 16, 10)) < float(A.q_m_reference(1.0, 32, 10)) < float(A.q_m_reference(1.0, 32, 20))
+
+
+def test_theorem1_composition_vmap_jit_and_dtypes():
+    rho = np.array([1e-3, 0.2, 3.0])
+    a = np.array([2.5e5, 3e5, 2e5])
+    b = np.array([2.4e5, 3.5e5, 2e5])
+    with jax.enable_x64(True):
+        # one jitted, vmapped call over two "topologies" (rho and 10 rho)
+        both = jax.jit(jax.vmap(lambda r: A.asr_lower_bound(r, a, b, 32, 3)))(jnp.stack([rho, 10 * rho]))
+        out = {k: v[0] for k, v in both.items()}
+        qm = float(np.mean(np.asarray(A.q_m_reference(rho, 32, 3))))
+        qe1 = float(np.mean(np.asarray(A.q_e1(a, b))))
+        qe2 = float(np.mean(np.asarray(A.j1(a, b)) + np.asarray(A.j2_reference(a, b, rho, 32, 3))))
+        assert float(out["q_m"]) == pytest.approx(qm, rel=1e-12)
+        assert float(out["s1"]) == pytest.approx(max(qm - qe1, 0) / math.log(2), rel=1e-12, abs=1e-15)
+        assert float(out["s2"]) == pytest.approx(max(qm - qe2, 0) / math.log(2), rel=1e-12, abs=1e-15)
+        assert both["sum"].shape == (2,) and float(both["sum"][1]) > float(both["sum"][0])
+        assert float(jnp.mean(A.q_m_paper(rho, 32, 3, 20))) > float(out["q_m"])  # M = 20 overestimates Q_M (MODELS 1(g))
+    out32 = A.asr_lower_bound(jnp.asarray(rho, jnp.float32), jnp.asarray(a, jnp.float32), jnp.asarray(b, jnp.float32), 32, 3)
+    assert out32["sum"].dtype == jnp.float32
+    assert float(out32["q_m"]) == pytest.approx(qm, rel=1e-4)
+    with pytest.raises(ValueError, match="method"):
+        A.asr_lower_bound(rho, a, b, 32, 3, method="simpson")
+
+
+@pytest.mark.parametrize("K", [8, 16, 32, 64])
+def test_lemma1_gamma_approximation_ks_below_0_005(K):
+    """Lemma 1: sqrt(zeta) = sum_k |h_k||g_k| ~ Gamma(K mu, nu); KS distance < 0.005 for K >= 8."""
+    rng = np.random.default_rng(K)
+    n = 400_000
+    x = np.zeros(n)
+    for _ in range(K):  # |h|, |g| Rayleigh with E|.|^2 = 1
+        x += np.sqrt(rng.exponential(size=n) * rng.exponential(size=n))
+    x.sort()
+    cdf = np.asarray(A.zeta_cdf(jnp.asarray(x ** 2, jnp.float32), K), np.float64)
+    ks = max(np.max(np.arange(1, n + 1) / n - cdf), np.max(cdf - np.arange(n) / n))
+    assert ks < 0.005, ks
+    # and the best-of-N CDF is the N-th power
+    assert float(A.best_zeta_cdf(x[n // 2] ** 2, K, 3)) == pytest.approx(float(A.zeta_cdf(x[n // 2] ** 2, K)) ** 3, rel=1e-5)
