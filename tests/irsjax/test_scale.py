@@ -116,3 +116,25 @@ def test_prng_implementations(impl):
         # rbg draws bits with XLA's RngBitGenerator, whose batched (vmapped) output depends on the batch shape:
         # the documented trade-off is speed against batch-size invariance
         assert abs(a.mean - b.mean) < 5 * (a.std_err + b.std_err)
+
+
+@pytest.mark.slow
+def test_lv_two_way_1e8_memory_within_10_percent_of_1e6():
+    code = """
+        import resource, sys, jax
+        from irsjax import montecarlo as mc
+        from irsjax.systems.two_way import TwoWayConfig
+        mc.estimate(TwoWayConfig(K=32, N=10), jax.random.key(0), int(sys.argv[1]), args=(30.0,), batch_size=2048)
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    """
+    env = dict(os.environ, MALLOC_ARENA_MAX="2")
+
+    def peak(n):
+        r = subprocess.run([sys.executable, "-c", textwrap.dedent(code), str(n)], capture_output=True, text=True,
+                           timeout=3600, env=env)
+        assert r.returncode == 0, r.stderr[-2000:]
+        return int(r.stdout.strip().splitlines()[-1])
+
+    small, big = peak(10**6), peak(10**8)
+    assert big <= 1.10 * small, (small, big)
+    assert big < 2 * 1024 * 1024
