@@ -341,8 +341,9 @@ def estimate(
     mesh = device_mesh(devices)
     ndev = 1 if mesh is None else mesh.devices.size
     blocks = max(1, -(-bs // BLOCK))
-    blocks = -(-blocks // ndev) * ndev  # a whole number of blocks per device
     total_blocks = -(-num_samples // BLOCK)
+    blocks = min(blocks, total_blocks)  # a small run does not hold a full batch
+    blocks = -(-blocks // ndev) * ndev  # a whole number of blocks per device
     if total_blocks >= 2**32:
         raise ValueError(f"num_samples too large ({num_samples}); at most {BLOCK * (2**32 - 1)}")
     args = tuple(jax.tree_util.tree_map(jnp.asarray, a) for a in args)
