@@ -1,1 +1,40 @@
-"""Optimisers for IRS phase, power and beamformer design (imports irsjax, never the reverse)."""
+"""Optimisers for IRS phase, power and beamformer design (imports irsjax, never the reverse).
+
+Style: small pure transforms (optax-like), NamedTuple results/states, every
+loop a jit-compilable ``lax`` loop so optimisers run inside ``jit``/``vmap``
+(e.g. inside a Monte Carlo per-realisation function).
+
+* :func:`maximize_phases` / :func:`maximize_phases_batched` -- unit-modulus
+  phase design (Riemannian / projected / angle gradient ascent, Armijo or any
+  optax optimiser, random restarts, stopping on relative improvement).
+* :mod:`optim.manifold` -- circle-manifold tools (JAX complex-gradient convention).
+* :mod:`optim.surrogates` -- soft-min, softplus, annealing.
+* :mod:`optim.fp` (quadratic transform), :mod:`optim.dinkelbach`,
+  :mod:`optim.rayleigh` (generalised eigenvector), :mod:`optim.sdr`
+  (Burer-Monteiro SDR + Gaussian randomisation), :mod:`optim.sca`
+  (DC tangents), :mod:`optim.ao` (alternating driver).
+* :mod:`optim.problems` -- shared test problems; :mod:`optim.cvx_reference` --
+  cvxpy/Clarabel reference SDR (optional extra ``cvx``; tests/benchmarks only).
+
+>>> import optim
+>>> callable(optim.maximize_phases)
+True
+"""
+from optim import manifold, surrogates, fp, dinkelbach, rayleigh, sdr, sca, ao, problems  # noqa: F401
+from optim.phases import METHODS, PhaseOptions, PhaseResult, maximize_phases, maximize_phases_batched, solve
+from optim.surrogates import soft_min, soft_max, softplus, geometric_schedule, annealed_maximize_phases
+from optim.fp import FPResult, power_control
+from optim.dinkelbach import DinkelbachResult, maximize_ratio
+from optim.rayleigh import max_generalized_eig, rank_one_beam
+from optim.sdr import maximize_elliptope, gaussian_randomization
+from optim.sca import tangent, dc_minorizer, sca_maximize
+from optim.ao import AOResult, alternate, fractional_increase
+
+__all__ = [
+    "manifold", "surrogates", "fp", "dinkelbach", "rayleigh", "sdr", "sca", "ao", "problems",
+    "METHODS", "PhaseOptions", "PhaseResult", "maximize_phases", "maximize_phases_batched", "solve",
+    "soft_min", "soft_max", "softplus", "geometric_schedule", "annealed_maximize_phases",
+    "FPResult", "power_control", "DinkelbachResult", "maximize_ratio", "max_generalized_eig", "rank_one_beam",
+    "maximize_elliptope", "gaussian_randomization", "tangent", "dc_minorizer", "sca_maximize",
+    "AOResult", "alternate", "fractional_increase",
+]

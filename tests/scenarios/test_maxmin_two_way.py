@@ -1,0 +1,108 @@
+"""maxmin-two-way: system physics (MODELS.md section 2) and the scenario (tiny sizes; full Fig. 5 run is slow)."""
+import numpy as np
+import pytest
+import jax
+import jax.numpy as jnp
+
+from irsjax.scenario import ParameterError, resolve, run_sweep
+from irsjax.systems.maxmin_two_way import CONFIGS, POINTS, MaxminTwoWayConfig
+from scenarios.maxmin_two_way import SCENARIO, realisation
+
+
+def test_rates_match_equations_2_2_to_2_4():
+    cfg = MaxminTwoWayConfig(L=3, config="C4")
+    ch = cfg.sample(jax.random.key(0))
+    assert np.allclose(np.asarray(ch.direct), np.asarray(ch.direct).T)  # reciprocity
+    assert np.allclose(np.asarray(ch.cascade), np.transpose(np.asarray(ch.cascade), (1, 0, 2)))
+    v = jnp.exp(1j * jnp.array([0.3, -1.0, 2.0])).astype(ch.direct.dtype)
+    G = np.asarray(cfg.gains(ch, v), np.float64)
+    h = np.einsum("l,xyl->xy", np.conj(np.asarray(v)), np.asarray(ch.cascade)) + np.asarray(ch.direct)
+    np.testing.assert_allclose(G, np.abs(h) ** 2, rtol=1e-5)
+    p = np.array([0.01, 0.02, 0.005, 0.03])
+    r = cfg.pair_rates(jnp.asarray(G, jnp.float32), jnp.asarray(p, jnp.float32))
+    su2, se2 = (float(x) for x in cfg.noise())
+    A1, B1, A2, B2, E = range(5)
+    sinr_a1 = p[B1] * G[B1, A1] / (su2 + p[A2] * G[A2, A1] + p[B2] * G[B2, A1])
+    sinr_b1 = p[A1] * G[A1, B1] / (su2 + p[A2] * G[A2, B1] + p[B2] * G[B2, B1])
+    sinr_e1 = (p[A1] * G[A1, E] + p[B1] * G[B1, E]) / (se2 + p[A2] * G[A2, E] + p[B2] * G[B2, E])
+    rs1 = np.log2(1 + sinr_a1) + np.log2(1 + sinr_b1) - np.log2(1 + sinr_e1)
+    assert float(r["R_s"][0]) == pytest.approx(rs1, rel=1e-4)
+    # lifted gains with a rank-one factor [v; 1] equal the direct gains
+    U = jnp.concatenate([v, jnp.ones(1, v.dtype)])[:, None]
+    np.testing.assert_allclose(np.asarray(cfg.gains_lifted(ch, U)), G, rtol=1e-4)
+    # FP objective in nats equals ln 2 * R_s
+    a, b = cfg.fp_ratios(jnp.asarray(G, jnp.float32))(jnp.asarray(p, jnp.float32))
+    f = np.sum(np.log(np.asarray(cfg.FP_OFFSETS) + np.asarray(a) / np.asarray(b)), axis=-1)
+    np.testing.assert_allclose(f / np.log(2), np.asarray(r["R_s"]), rtol=1e-4)
+
+
+def test_geometry_and_validation():
+    cfg = MaxminTwoWayConfig(L=4, config="C3")
+    pos = np.asarray(cfg.positions())
+    assert tuple(pos[4]) == POINTS[CONFIGS["C3"][0]] and tuple(pos[5]) == POINTS[CONFIGS["C3"][1]]
+    with pytest.raises(ValueError):
+        MaxminTwoWayConfig(config="C9")
+    with pytest.raises(ValueError):
+        MaxminTwoWayConfig(Pmin_dBm=20.0, Pmax_dBm=10.0)
+    with pytest.raises(ParameterError):
+        resolve(SCENARIO, {"config": "C7"})
+    params, name, values = resolve(SCENARIO, {"preset": "fig5_C2"})
+    assert name == "L" and values == list(range(0, 41, 5)) and params["config"] == "C2"
+
+
+def test_scenario_point_small():
+    """Tiny run through the runner: optimised >= baselines, series and gains present, finite."""
+    params, name, values = resolve(SCENARIO, {"L": "4", "config": "C1", "outer_iters": "2", "fp_iters": "4",
+                                              "phase_iters": "15", "sca_iters": "2"})
+    res = run_sweep(SCENARIO, params, name, values, seed=0, samples=24, batch_size=256)
+    s = {k: float(v["mean"][0]) for k, v in res["series"].items()}
+    assert res["x"]["values"] == [4]
+    for k, v in s.items():
+        assert np.isfinite(v) and v >= 0, k
+    # optimised schemes beat their baselines (AO starts from the baseline's phases, monotone)
+    assert s["random_fp"] >= s["random_pmax"] - 1e-6
+    assert s["proposed_gradient"] > s["random_fp"]
+    assert s["sdr_sca"] > s["random_fp"]
+    g = res["derived"]["gains_vs_random_fp"]
+    assert g["paper_at_L40"] == pytest.approx(2.11)
+    assert g["at_last_x"]["proposed_gradient"] > 0
+
+
+def test_no_irs_limit():
+    """L = 0: every IRS scheme collapses to the corresponding no-IRS value."""
+    p = dict(SCENARIO.defaults(), L=0, sdr=False, fp_iters=4)
+    fn, system = realisation(p)
+    pos = jnp.asarray(system.positions(), jnp.float32)
+    out = jax.jit(jax.vmap(lambda k: fn(k, pos)))(jax.random.split(jax.random.key(0), 4))
+    np.testing.assert_allclose(np.asarray(out["proposed_gradient"]), np.asarray(out["no_irs_fp"]))
+    np.testing.assert_allclose(np.asarray(out["random_pmax"]), np.asarray(out["no_irs_pmax"]), rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(out["random_fp"]), np.asarray(out["no_irs_fp"]), rtol=1e-6)
+    assert np.all(np.asarray(out["no_irs_fp"]) >= np.asarray(out["no_irs_pmax"]) - 1e-6)
+
+
+def test_realisation_is_hashable_and_config_traced():
+    p = SCENARIO.defaults()
+    f1, s1 = realisation(dict(p, config="C1"))
+    f2, s2 = realisation(dict(p, config="C3"))
+    assert f1 == f2 and hash(f1) == hash(f2)  # one compilation for all configurations
+    assert not np.allclose(np.asarray(s1.positions()), np.asarray(s2.positions()))
+
+
+@pytest.mark.slow
+def test_fig5_orderings_at_L40():
+    """Fig. 5 claims at L = 40 (110 realisations per configuration; ~10-20 min on 2 cores)."""
+    out = {}
+    for c in ("C1", "C2", "C3", "C4"):
+        params, name, values = resolve(SCENARIO, {"L": "40", "config": c, "sdr": "false"})
+        r = run_sweep(SCENARIO, params, name, values, seed=0, samples=110)
+        out[c] = {k: v["mean"][0] for k, v in r["series"].items()}
+    prop = {c: out[c]["proposed_gradient"] for c in out}
+    gain = {c: (out[c]["proposed_gradient"] - out[c]["random_fp"]) / out[c]["random_fp"] for c in out}
+    assert prop["C1"] == max(prop.values())  # C1 highest
+    assert prop["C3"] == min(prop.values())  # C3 worst
+    assert prop["C4"] > prop["C3"]
+    assert all(g > 0 for g in gain.values())  # every quoted gain is positive
+    assert gain["C4"] > gain["C1"] > gain["C3"] > gain["C2"]  # paper: 359 % > 211 % > 92 % > 22 %
+    for c in out:  # random phases ~ no IRS; P_max and P_min random baselines ~ coincide
+        assert out[c]["random_pmax"] == pytest.approx(out[c]["no_irs_pmax"], rel=0.15)
+        assert out[c]["random_pmax"] == pytest.approx(out[c]["random_pmin"], rel=0.05)
