@@ -279,6 +279,11 @@ def sop_ss(N, K, L, snr_u, snr_e, R_th, method="closed", n_q=4):
     ``K = 1`` gives the single-user cases (SE: ``L = 1``; ME: ``L > 1``).
     """
     t0, k1 = _t0_kappa(N, snr_u, snr_e, R_th)
+    return _sop_t(t0, k1, N, K, L, method, n_q)
+
+
+def _sop_t(t0, k1, N, K, L, method, n_q):
+    """(5.8) by ``method``: ``"closed"`` (5.9) or ``"ni"`` (exact-Q quadrature)."""
     if method == "closed":
         return sop_t_closed_form(t0, k1, N, K, L, n_q)
     if method == "ni":
@@ -304,11 +309,7 @@ def sop_ss_high_snr(N, K, L, c, method="closed", n_q=4):
     dt = jnp.result_type(float)
     t0 = jnp.zeros((), dt)
     k1 = jnp.asarray(c, dt) / jnp.asarray(N, dt)
-    if method == "closed":
-        return sop_t_closed_form(t0, k1, N, K, L, n_q)
-    if method == "ni":
-        return sop_t_ni(t0, k1, N, K, L)
-    raise ValueError(f"method must be 'closed' or 'ni', got {method!r}")
+    return _sop_t(t0, k1, N, K, L, method, n_q)
 
 
 @functools.partial(jax.jit, static_argnames=("K", "L", "method", "n_q"))
