@@ -244,10 +244,9 @@ SERIES_LABELS = ("proposed_gradient", "sdr_sca", "random_fp", "random_pmax", "ra
 
 def point(ctx, params) -> PointResult:
     fn, system = realisation(params)
-    if ctx.batch_size is None:
-        ctx.batch_size = 256  # one block per batch: the optimiser is costly per realisation
     pos = np.asarray(system.positions(), np.float32)
-    est = ctx.estimate(fn, args=(pos,))
+    # one block per batch: the optimiser is costly per realisation (--batch-size takes precedence)
+    est = ctx.estimate(fn, args=(pos,), batch_size=256)
     values = {k: est[k] for k in SERIES_LABELS if k in est}
     if "sdr_sca" not in values:
         values["sdr_sca"] = float("nan")
