@@ -171,10 +171,9 @@ def cmd_run(args) -> int:
         store = S.PartialStore(out, sig)
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     # a stale complete result must not be mistaken for this run's
-    for f in ("results.json",):
-        fp = os.path.join(out, f)
-        if os.path.exists(fp):
-            os.remove(fp)
+    stale = os.path.join(out, "results.json")
+    if os.path.exists(stale):
+        os.remove(stale)
     resumed = store.resumed_points
     if resumed:
         print(f"resuming: {store.resumed_points} finished point(s) found in {out}", file=sys.stderr)

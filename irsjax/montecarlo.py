@@ -379,10 +379,9 @@ def estimate(
 
         bar = tqdm(total=num_samples, initial=done, desc=progress if isinstance(progress, str) else "samples",
                    unit="real", unit_scale=True, leave=False)
-    est = None
     try:
         while next_block < total_blocks:
-            nb = min(blocks, total_blocks - next_block) if blocks > 1 else 1
+            nb = min(blocks, total_blocks - next_block)
             # keep one compiled shape: always run `blocks` blocks, mask the overrun
             n_done, hi, lo, m2, bad = _run_batch(
                 fn, names, blocks, mesh, key, jnp.uint32(next_block), jnp.uint32(num_samples // BLOCK),

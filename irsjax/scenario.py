@@ -21,7 +21,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
-import numpy as np
 import jax
 
 from irsjax import montecarlo
@@ -250,7 +249,7 @@ class RunContext:
     """
 
     def __init__(self, *, key, samples, batch_size=None, progress=False, store=None, point_id="",
-                 target_rel_error=None, min_events=None, dtype="float32", devices=None):
+                 target_rel_error=None, min_events=None, devices=None):
         self.key = key
         self.samples = int(samples)
         self.batch_size = batch_size
@@ -259,7 +258,6 @@ class RunContext:
         self.point_id = point_id
         self.target_rel_error = target_rel_error
         self.min_events = min_events
-        self.dtype = dtype
         self.devices = devices
         self._calls = 0
 
@@ -369,7 +367,6 @@ def run_sweep(scenario: Scenario, params: dict, sweep_name: str, values: Sequenc
     t0 = time.perf_counter()
     series: dict[str, dict] = {s.label: {"mean": []} for s in scenario.series}
     extras: dict[str, list] = {}
-    dtype = str(jax.dtypes.canonicalize_dtype(np.float64))
     for i, x in enumerate(values):
         pid = f"{sweep_name}={x}"
         cached = store.point(pid) if store is not None else None
@@ -377,7 +374,7 @@ def run_sweep(scenario: Scenario, params: dict, sweep_name: str, values: Sequenc
             p = dict(params)
             p[sweep_name] = x
             ctx = RunContext(key=key, samples=samples, batch_size=batch_size, progress=progress, store=store,
-                             point_id=pid, target_rel_error=target_rel_error, min_events=min_events, dtype=dtype,
+                             point_id=pid, target_rel_error=target_rel_error, min_events=min_events,
                              devices=devices)
             tp = time.perf_counter()
             res = scenario.point(ctx, p)
