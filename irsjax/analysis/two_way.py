@@ -29,10 +29,13 @@ import jax
 import jax.numpy as jnp
 from jax.scipy import special as jsp
 
+from irsjax.special import exp_e1, exp_e1_pair, expected_log1p_exp, one_minus_z_exp_e1  # noqa: F401 (re-exported)
+
 MU = math.pi ** 2 / (16 - math.pi ** 2)
 """Lemma 1 shape per element: ``|h||g| ~ Gamma(mu, nu)`` (moment match)."""
 NU = (16 - math.pi ** 2) / (4 * math.pi)
 """Lemma 1 scale."""
+
 LN2 = math.log(2.0)
 TAIL = 40.0  # neglected probability mass exp(-TAIL) at each end of zeta*'s bulk
 
@@ -40,73 +43,6 @@ TAIL = 40.0  # neglected probability mass exp(-TAIL) at each end of zeta*'s bulk
 def _float(x):
     x = jnp.asarray(x)
     return x if jnp.issubdtype(x.dtype, jnp.floating) else x.astype(jax.dtypes.canonicalize_dtype(jnp.float64))
-
-
-# --------------------------------------------------------------------------- special functions
-_SERIES_Z = 1.5  # power series below, continued fraction above
-_SERIES_TERMS = 30
-_CF_DEPTH = 50
-
-
-def _e1_series(z):
-    """``E1(z) = -gamma - ln z - sum_k (-z)^k / (k k!)`` (fixed 30 terms; accurate for z < 1.5)."""
-    def body(k, carry):
-        term, acc = carry
-        term = term * (-z) / k
-        return term, acc + term / k
-
-    _, acc = jax.lax.fori_loop(1, _SERIES_TERMS + 1, body, (jnp.ones_like(z), jnp.zeros_like(z)))
-    return -np.euler_gamma - jnp.log(z) - acc
-
-
-def _cf_denominators(z):
-    """Backward recurrence ``D_k = z + 2k - 1 - k^2 / D_{k+1}`` of ``e^z E1(z) = 1/D_1``; returns ``D1, D2, D3``."""
-    def body(i, d):
-        k = (_CF_DEPTH - i).astype(z.dtype)
-        return z + (2.0 * k - 1.0) - (k * k) / d
-
-    d4 = jax.lax.fori_loop(0, _CF_DEPTH - 3, body, z + 2.0 * _CF_DEPTH + 1.0)  # D_4
-    d3 = z + 5.0 - 9.0 / d4
-    d2 = z + 3.0 - 4.0 / d3
-    d1 = z + 1.0 - 1.0 / d2
-    return d1, d2, d3
-
-
-def _exp_e1_pair(z):
-    """``(e^z E1(z), 1 - z e^z E1(z))`` for ``z > 0``, both to ~1e-13 relative in float64.
-
-    Power series for ``z < 1.5``; for larger ``z`` the continued fraction (depth 50, no
-    exponentials, so no overflow in float32) and ``1 - z e^z E1 = (z + 2 - 4/D3)/(D1 D2)``,
-    which has no cancellation for large ``z``. Fixed iteration counts (jit/vmap friendly).
-    """
-    z = _float(z)
-    small = z < _SERIES_Z
-    zs = jnp.where(small, z, 1.0)
-    zl = jnp.where(small, 2.0 * _SERIES_Z, z)
-    e_small = jnp.exp(zs) * _e1_series(zs)
-    d1, d2, d3 = _cf_denominators(zl)
-    e = jnp.where(small, e_small, 1.0 / d1)
-    one_minus = jnp.where(small, 1.0 - zs * e_small, (zl + 2.0 - 4.0 / d3) / (d1 * d2))
-    return e, one_minus
-
-
-def exp_e1(z):
-    """``e^z E1(z)`` for ``z > 0`` (no overflow in float32).
-
-    >>> round(float(exp_e1(1.0)), 6)
-    0.596347
-    """
-    return _exp_e1_pair(z)[0]
-
-
-def one_minus_z_exp_e1(z):
-    """``1 - z e^z E1(z)`` (in ``(0, 1)``), without cancellation for large ``z``."""
-    return _exp_e1_pair(z)[1]
-
-
-def expected_log1p_exp(m):
-    """``G(m) = E ln(1 + X)``, ``X ~ Exp(mean m)``: ``e^{1/m} E1(1/m)`` (nats)."""
-    return exp_e1(1.0 / _float(m))
 
 
 def _g_prime(m):
@@ -117,7 +53,7 @@ def _g_prime(m):
 
 def _h_prime(m):
     """``d/dm [m G(m)] = G(m) + 1 - z e^z E1(z)`` with ``z = 1/m``."""
-    e, om = _exp_e1_pair(1.0 / _float(m))
+    e, om = exp_e1_pair(1.0 / _float(m))
     return e + om
 
 
@@ -153,7 +89,7 @@ def _j2_kernel(s, a, b):
     ``B = e^z E1(z) (1/tau + 1/tau^2) + (1 - z e^z E1(z))/tau^2`` (all terms positive)."""
     tau = s / a + 1.0 / b
     z = tau * (1.0 + s) / s
-    e, om = _exp_e1_pair(z)
+    e, om = exp_e1_pair(z)
     bb = e * (1.0 / tau + 1.0 / tau ** 2) + om / tau ** 2
     return jnp.exp(-s / a) * bb / (a * b)
 
