@@ -21,7 +21,7 @@ loop a jit-compilable ``lax`` loop so optimisers run inside ``jit``/``vmap``
 True
 """
 from optim import manifold, surrogates, fp, dinkelbach, rayleigh, sdr, sca, ao, problems  # noqa: F401
-from optim.phases import METHODS, PhaseOptions, PhaseResult, maximize_phases, maximize_phases_batched, solve
+from optim.phases import DIRECTIONS, METHODS, PhaseOptions, PhaseResult, maximize_phases, maximize_phases_batched, solve
 from optim.surrogates import soft_min, soft_max, softplus, geometric_schedule, annealed_maximize_phases
 from optim.fp import FPResult, power_control
 from optim.dinkelbach import DinkelbachResult, maximize_ratio
@@ -32,7 +32,7 @@ from optim.ao import AOResult, alternate, fractional_increase
 
 __all__ = [
     "manifold", "surrogates", "fp", "dinkelbach", "rayleigh", "sdr", "sca", "ao", "problems",
-    "METHODS", "PhaseOptions", "PhaseResult", "maximize_phases", "maximize_phases_batched", "solve",
+    "DIRECTIONS", "METHODS", "PhaseOptions", "PhaseResult", "maximize_phases", "maximize_phases_batched", "solve",
     "soft_min", "soft_max", "softplus", "geometric_schedule", "annealed_maximize_phases",
     "FPResult", "power_control", "DinkelbachResult", "maximize_ratio", "max_generalized_eig", "rank_one_beam",
     "maximize_elliptope", "gaussian_randomization", "tangent", "dc_minorizer", "sca_maximize",

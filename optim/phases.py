@@ -11,8 +11,14 @@ methods share one jit-compiled ``lax.while_loop``:
 
 With ``optimizer=None`` (default) the search direction is the Riemannian
 Polak-Ribiere+ conjugate gradient (``direction="cg"``; vector transport by
-tangent projection; restarted when not an ascent direction) or the plain
-gradient (``direction="gradient"``, with Barzilai-Borwein trial steps), and
+tangent projection; restarted when not an ascent direction), the plain
+gradient (``direction="gradient"``, with Barzilai-Borwein trial steps),
+quasi-Newton ``direction="bfgs"`` (dense BFGS inverse Hessian in the angle
+coordinates ``v = v_k e^{j delta}``, in which the torus is flat, so no vector
+transport is needed) or ``direction="newton"`` (Hessian of the angles by
+``jax.hessian``, eigenvalues replaced by their absolute values -- an ascent
+direction also at saddles -- quadratic convergence near a non-degenerate
+maximum; ``O(K^3)`` per step, for ``K`` up to a few hundred), and
 the step is chosen by Armijo backtracking (the trial scale moves the largest
 phase by ``step_size`` radians and adapts), so every iterate improves the
 objective. ``"projected"`` always uses the gradient. With an optax
@@ -20,6 +26,14 @@ optimiser (``optax.adam(0.05)``, ...) its update rule is used instead (the
 best iterate is kept). Several random restarts run in parallel (``vmap``);
 the best is returned. The loop stops when the relative improvement stays
 below ``tol`` for ``patience`` iterations, or after ``max_iters``.
+
+Screening (``screen_iters=N``): every restart runs at most ``N`` iterations,
+then only the best one is continued (``max_iters`` more, with
+``refine_direction``, default ``direction``) to ``tol``. Under ``vmap`` all
+restarts advance in lock-step until the slowest stops, so this cuts the cost
+of many restarts to about ``N`` iterations each plus one full run (e.g.
+``direction="bfgs", num_restarts=8, screen_iters=40`` for IRS ratio
+problems, see ``bench/bench_sdr.py``).
 
 Everything is pure JAX, so it can run inside ``jit``/``vmap`` (e.g. inside a
 Monte Carlo per-realisation function); :func:`maximize_phases_batched` vmaps
@@ -34,7 +48,7 @@ over a leading axis of problem data.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, Callable, NamedTuple
 
@@ -46,6 +60,8 @@ from optim import manifold
 from irsjax.channels import complex_dtype, real_dtype
 
 METHODS = ("riemannian", "projected", "angles")
+DIRECTIONS = ("cg", "gradient", "bfgs", "newton")
+_ANGLE_DIRECTIONS = ("bfgs", "newton")  # second-order directions, computed in angle coordinates
 _ALL_METHODS = METHODS + ("oblique",)  # "oblique": rows of a matrix on unit spheres (used by optim.sdr)
 
 
@@ -54,7 +70,8 @@ class PhaseResult(NamedTuple):
 
     ``phases``: best unit-modulus array; ``value``: objective there;
     ``history``: objective per iteration of the best restart (length
-    ``max_iters + 1``; entries after the stop repeat the last value);
+    ``max_iters + 1``, with screening ``screen_iters + max_iters + 1``;
+    entries after a stop repeat the last value);
     ``num_iters``: iterations run; ``converged``: stopped on the tolerance
     (``False`` when ``max_iters`` was hit); ``restart_values``: final value of
     every restart.
@@ -83,7 +100,9 @@ class PhaseOptions:
     armijo_c: float = 1e-4
     history_chunk: int = 16  # iterations per lax.scan chunk (history written once per chunk)
     bb: bool = True  # Armijo + gradient direction: Barzilai-Borwein trial step
-    direction: str = "cg"  # Armijo: "cg" (Riemannian Polak-Ribiere+ conjugate gradient) or "gradient"
+    direction: str = "cg"  # Armijo: "cg" (Riemannian Polak-Ribiere+), "gradient", "bfgs" or "newton"
+    screen_iters: int | None = None  # restarts run this many iterations, then only the best one goes on
+    refine_direction: str | None = None  # direction after screening (default: ``direction``)
 
     def __post_init__(self):
         if self.method not in _ALL_METHODS:
@@ -96,8 +115,16 @@ class PhaseOptions:
             raise ValueError(f"tol must be >= 0, got {self.tol!r}")
         if not (isinstance(self.patience, int) and self.patience >= 1):
             raise ValueError(f"patience must be a positive integer, got {self.patience!r}")
-        if self.direction not in ("cg", "gradient"):
-            raise ValueError(f"direction must be 'cg' or 'gradient', got {self.direction!r}")
+        for name in ("direction", "refine_direction"):
+            d = getattr(self, name)
+            if d is None and name == "refine_direction":
+                continue
+            if d not in DIRECTIONS:
+                raise ValueError(f"{name} must be one of {DIRECTIONS}, got {d!r}")
+            if d in _ANGLE_DIRECTIONS and self.optimizer is None and self.method not in ("riemannian", "angles"):
+                raise ValueError(f"{name}={d!r} needs method 'riemannian' or 'angles', got {self.method!r}")
+        if self.screen_iters is not None and not (isinstance(self.screen_iters, int) and self.screen_iters >= 1):
+            raise ValueError(f"screen_iters must be a positive integer or None, got {self.screen_iters!r}")
         if not (isinstance(self.history_chunk, int) and self.history_chunk >= 1):
             raise ValueError(f"history_chunk must be a positive integer, got {self.history_chunk!r}")
         if not self.step_size > 0:
@@ -181,8 +208,99 @@ def _drive(step, state0, f0, max_iters, chunk):
     return st, jnp.where(idx <= st["i"], hist, st["rec"])
 
 
+
+def _run_single_second_order(objective, opts: PhaseOptions, v0, args):
+    """One restart with a BFGS or (modified) Newton direction in angle coordinates.
+
+    The iterate is ``v``; directions live in the angle increments ``delta``
+    (``v <- v * exp(j t delta)``), where the torus is flat: BFGS pairs need no
+    transport and the Newton step is the Euclidean one of ``h(delta) = f(v e^{j delta})``.
+    """
+    shape, n = v0.shape, v0.size
+    rd = jnp.real(v0).dtype
+    f = lambda v: jnp.asarray(objective(v, *args), rd)  # noqa: E731
+    h = lambda delta, v: f(v * jnp.exp(1j * delta.reshape(shape)))  # noqa: E731
+    grad_h = jax.grad(h)
+    hess_h = jax.hessian(h)
+    zero = jnp.zeros((n,), rd)
+    eye = jnp.eye(n, dtype=rd)
+    newton = opts.direction == "newton"
+    tiny = jnp.finfo(rd).tiny
+    cap = jnp.pi / 2  # largest phase move of a unit (quasi-)Newton step
+
+    def step(st):
+        v, fv, g, Hi = st["v"], st["f"], st["g"], st["Hi"]
+        if newton:
+            w, U = jnp.linalg.eigh(-hess_h(zero, v))
+            w_abs = jnp.abs(w)
+            w_mod = jnp.maximum(w_abs, 1e-10 * jnp.maximum(jnp.max(w_abs), tiny))
+            d = U @ ((U.T @ g) / w_mod)
+            first = jnp.asarray(False)
+        else:
+            d = Hi @ g
+            first = st["fresh"]  # Hi is the identity: gradient step scaled like the first-order methods
+        dec = jnp.dot(g, d)
+        bad = ~(jnp.isfinite(dec) & (dec > 0))
+        d = jnp.where(bad, g, d)
+        dec = jnp.where(bad, jnp.dot(g, g), dec)
+        first = first | bad
+        dmax = jnp.max(jnp.abs(d))
+        ok_dir = dmax > 0
+        dsafe = jnp.where(ok_dir, dmax, 1.0)
+        t0 = jnp.where(first, st["alpha"] / dsafe, jnp.minimum(1.0, cap / dsafe))
+
+        def bt_cond(c):
+            k, t, ft, acc = c
+            return (~acc) & (k < opts.max_backtracks)
+
+        def bt_body(c):
+            k, t, _, _ = c
+            ft = f(v * jnp.exp(1j * t * d).reshape(shape))
+            acc = jnp.isfinite(ft) & (ft >= fv + opts.armijo_c * t * dec) & (ft > fv)
+            return k + 1, jnp.where(acc, t, t * 0.5), ft, acc
+
+        skip = st["done"] | ~ok_dir
+        k, t, ft, acc = jax.lax.while_loop(bt_cond, bt_body, (0, t0, fv, skip))
+        acc = acc & ~skip
+        v_new = jnp.where(acc, v * jnp.exp(1j * t * d).reshape(shape), v)
+        f_new = jnp.where(acc, ft, fv)
+        g_new = jnp.where(acc, grad_h(zero, v_new), g)
+        alpha_new = jnp.where(acc & first, jnp.clip(t * dsafe * jnp.where(k == 1, 2.0, 1.0), 1e-12, jnp.pi), st["alpha"])
+        Hi_new = Hi
+        fresh_new = st["fresh"]
+        if not newton:
+            # BFGS update of the inverse Hessian of -f (maximisation: y = g_old - g_new); skipped unless s'y > 0
+            s_ = t * d
+            y_ = g - g_new
+            sy = jnp.dot(s_, y_)
+            yy = jnp.dot(y_, y_)
+            good = acc & (sy > 1e-12 * jnp.sqrt(jnp.dot(s_, s_) * yy))
+            rho = 1.0 / jnp.where(good, sy, 1.0)
+            H0 = jnp.where(st["fresh"], (sy / jnp.where(good, yy, 1.0)) * eye, Hi)
+            Hy = H0 @ y_
+            upd = H0 + (rho * rho * jnp.dot(y_, Hy) + rho) * jnp.outer(s_, s_) - rho * (jnp.outer(Hy, s_) + jnp.outer(s_, Hy))
+            # a failed line search resets to the gradient; failing with the gradient ends the run
+            Hi_new = jnp.where(good, upd, jnp.where(acc, Hi, eye))
+            fresh_new = jnp.where(good, False, jnp.where(acc, st["fresh"], True))
+        small = _rel_gain(f_new, fv) < opts.tol
+        calm_new = jnp.where(small, st["calm"] + 1, 0)
+        stuck = ~acc & (first | newton)
+        done = stuck | (calm_new >= opts.patience)
+        new = dict(st, i=st["i"] + 1, v=v_new, f=f_new, g=g_new, Hi=Hi_new, fresh=fresh_new, alpha=alpha_new,
+                   calm=calm_new, done=done, rec=f_new)
+        return new, f_new
+
+    f0 = f(v0)
+    st0 = dict(i=0, v=v0, f=f0, g=grad_h(zero, v0), Hi=jnp.zeros((0, 0), rd) if newton else eye,
+               fresh=jnp.asarray(True), alpha=jnp.asarray(opts.step_size, rd), calm=0, done=jnp.asarray(False), rec=f0)
+    st, hist = _drive(step, st0, f0, opts.max_iters, min(opts.history_chunk, opts.max_iters))
+    return st["v"], st["f"], hist, st["i"], st["done"]
+
+
 def _run_single(objective, opts: PhaseOptions, v0, args):
     """One restart from ``v0``. Returns (v_best, f_best, history, iters, converged)."""
+    if opts.optimizer is None and opts.direction in _ANGLE_DIRECTIONS:
+        return _run_single_second_order(objective, opts, v0, args)
     f = lambda v: objective(v, *args)  # noqa: E731
     vg = jax.value_and_grad(f)
     rd = jnp.real(v0).dtype
@@ -320,11 +438,20 @@ def solve(objective, key, num_elements, args=(), *, init=None, options: PhaseOpt
             starts = retract(init)
         else:
             raise ValueError(f"init must have shape {shape} or {(r,) + shape}, got {init.shape}")
-    run = jax.vmap(lambda v0: _run_single(objective, options, v0, args))
+    screen = options.screen_iters
+    first = options if screen is None else replace(options, max_iters=screen, screen_iters=None)
+    run = jax.vmap(lambda v0: _run_single(objective, first, v0, args))
     vs, fs, hists, iters, conv = run(starts)
     fs_safe = jnp.where(jnp.isfinite(fs), fs, -jnp.inf)
     b = jnp.argmax(fs_safe)
-    return PhaseResult(vs[b], fs[b], hists[b], iters[b], conv[b], fs)
+    if screen is None:
+        return PhaseResult(vs[b], fs[b], hists[b], iters[b], conv[b], fs)
+    # continue only the best screened restart
+    refine = replace(options, screen_iters=None, direction=options.refine_direction or options.direction,
+                     refine_direction=None)
+    v2, f2, h2, it2, c2 = _run_single(objective, refine, vs[b], args)
+    hist = jnp.concatenate([hists[b], h2[1:]])
+    return PhaseResult(v2, f2, hist, iters[b] + it2, c2, fs.at[b].set(f2))
 
 
 @partial(jax.jit, static_argnames=("objective", "num_elements", "options"))

@@ -74,6 +74,69 @@ def test_several_surfaces_and_constant_objective():
     assert bool(flat.converged) and np.all(np.isfinite(np.asarray(flat.history)))
 
 
+@pytest.mark.parametrize("direction", ["bfgs", "newton"])
+@pytest.mark.parametrize("method", ["riemannian", "angles"])
+def test_second_order_directions_reach_optimum(direction, method):
+    res = optim.maximize_phases(align_obj, jax.random.key(0), 10, method=method, direction=direction, num_restarts=2)
+    assert abs(float(res.value) - BEST) / BEST < 1e-5
+    np.testing.assert_allclose(np.abs(np.asarray(res.phases)), 1.0, atol=1e-5)
+    assert bool(res.converged)
+    h = np.asarray(res.history)
+    assert np.all(np.diff(h) >= -1e-5 * BEST)  # Armijo: monotone
+    # several surfaces (the angles are flattened)
+    c2 = jnp.stack([C, jnp.conj(C)])
+    two = optim.maximize_phases(lambda v: jnp.abs(jnp.sum(c2 * v)) ** 2, jax.random.key(1), (2, 10),
+                                direction=direction)
+    assert two.phases.shape == (2, 10) and float(two.value) == pytest.approx(4 * BEST, rel=1e-5)
+
+
+def test_newton_and_bfgs_beat_cg_on_ill_conditioned_ratio():
+    """High-SNR wiretap ratio (Eve nulled, ratio ~1e4-1e5): first-order methods crawl, Newton/BFGS converge."""
+    with jax.enable_x64(True):
+        insts = problems.wiretap_instances(jax.random.key(7), 16, 8, P_low=38.0, P_high=40.0)
+        init = jax.vmap(problems.wiretap_eig_init)(insts)
+        run = lambda **kw: optim.maximize_phases_batched(  # noqa: E731
+            problems.wiretap_ratio, jax.random.key(8), insts, 16, init=init, num_restarts=1, tol=1e-12, **kw)
+        cg = run(max_iters=60)
+        newton = run(max_iters=60, direction="newton")
+        bfgs = run(max_iters=300, direction="bfgs")
+        long = run(max_iters=3000, direction="gradient")  # slow but steady reference
+        v_cg, v_nt, v_bf, v_ref = (np.asarray(r.value) for r in (cg, newton, bfgs, long))
+        nt_iters, nt_conv = np.asarray(newton.num_iters), np.asarray(newton.converged)
+    assert np.all(v_nt >= v_cg * (1 - 1e-12)) and np.all(v_nt >= v_ref * (1 - 1e-9))
+    assert np.all(v_bf >= v_ref * (1 - 1e-8))
+    assert int(nt_iters.max()) < 60 and bool(nt_conv.all())
+    assert np.mean(v_nt / v_cg) > 1 + 1e-9  # CG has not converged in 60 iterations
+
+
+def test_screening_refines_only_the_best_restart():
+    data = problems.wiretap_instances(jax.random.key(3), 10, 4)
+    opts = PhaseOptions(num_restarts=6, max_iters=200, screen_iters=5, direction="bfgs", tol=1e-9)
+    res = optim.maximize_phases_batched(problems.wiretap_secrecy_rate, jax.random.key(4), data, 10, options=opts)
+    h = np.asarray(res.history)
+    assert h.shape == (4, 5 + 200 + 1)
+    assert np.all(np.diff(h, axis=1) >= -1e-5 * np.abs(h[:, 1:]))
+    rv = np.asarray(res.restart_values)
+    assert rv.shape == (4, 6)
+    np.testing.assert_allclose(np.max(rv, axis=1), np.asarray(res.value), rtol=1e-6)  # the refined one is the best
+    assert np.all(np.asarray(res.num_iters) > 5)  # went on after screening
+    full = optim.maximize_phases_batched(problems.wiretap_secrecy_rate, jax.random.key(4), data, 10,
+                                         options=PhaseOptions(num_restarts=6, max_iters=200, direction="bfgs", tol=1e-9))
+    assert np.mean(np.asarray(res.value)) >= np.mean(np.asarray(full.value)) - 1e-3
+    refined = optim.maximize_phases_batched(problems.wiretap_secrecy_rate, jax.random.key(4), data, 10,
+                                            options=PhaseOptions(num_restarts=6, max_iters=20, screen_iters=5,
+                                                                 direction="bfgs", refine_direction="newton"))
+    assert np.all(np.isfinite(np.asarray(refined.value)))
+    np.testing.assert_allclose(np.asarray(refined.value), np.asarray(res.value), rtol=1e-3)
+
+
+@pytest.mark.parametrize("direction", ["bfgs", "newton"])
+def test_second_order_zero_objective_is_finite(direction):
+    res = optim.maximize_phases(lambda v: 0.0 * jnp.sum(jnp.real(v)), jax.random.key(0), 4, direction=direction)
+    assert bool(res.converged) and np.all(np.isfinite(np.asarray(res.history)))
+    np.testing.assert_allclose(np.abs(np.asarray(res.phases)), 1.0, atol=1e-6)
+
+
 def test_options_validated():
     with pytest.raises(ValueError):
         PhaseOptions(method="newton")
@@ -81,3 +144,11 @@ def test_options_validated():
         PhaseOptions(num_restarts=0)
     with pytest.raises(TypeError):
         PhaseOptions(optimizer="adam")
+    with pytest.raises(ValueError, match="direction"):
+        PhaseOptions(direction="lbfgs")
+    with pytest.raises(ValueError, match="refine_direction"):
+        PhaseOptions(refine_direction="steepest")
+    with pytest.raises(ValueError, match="method"):
+        PhaseOptions(method="projected", direction="newton")
+    with pytest.raises(ValueError, match="screen_iters"):
+        PhaseOptions(screen_iters=0)

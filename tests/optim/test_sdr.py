@@ -31,10 +31,14 @@ def test_bm_sdr_is_tight_for_coherent_objective_and_randomisation_is_feasible():
     assert float(val) <= float(res.value) * (1 + 1e-5)
 
 
-def _check(K, num, seed):
+BENCH_OPTIONS = PhaseOptions(num_restarts=8, max_iters=500, tol=1e-10, patience=2, direction="bfgs", screen_iters=40)
+
+
+def _check(K, num, seed, options):
     insts = problems.wiretap_instances(jax.random.key(seed), K, num)
-    g = optim.maximize_phases_batched(problems.wiretap_ratio, jax.random.key(seed + 1), insts, K,
-                                      options=PhaseOptions(num_restarts=4, max_iters=1000, tol=1e-8))
+    init = jax.vmap(problems.wiretap_eig_init)(insts)
+    g = optim.maximize_phases_batched(problems.wiretap_ratio, jax.random.key(seed + 1), insts, K, init=init,
+                                      options=options)
     js = jax.vmap(lambda k, b, e: sdr.wiretap_ratio_sdr(k, b, e))(jax.random.split(jax.random.key(seed + 2), num),
                                                                    insts.b, insts.e)
     rows = []
@@ -45,9 +49,11 @@ def _check(K, num, seed):
 
 
 @needs_cvx
-def test_gradient_reaches_sdr_bound_small(K=8, num=5):
+@pytest.mark.parametrize("K,options", [(8, PhaseOptions(num_restarts=4, max_iters=1000, tol=1e-8)),  # CG
+                                       (12, BENCH_OPTIONS)])  # bench/bench_sdr.py's BFGS + screening
+def test_gradient_reaches_sdr_bound_small(K, options, num=5):
     with jax.enable_x64(True):
-        r = _check(K, num, seed=100 + K)
+        r = _check(K, num, seed=100 + K, options=options)
     bound, rand, grad, bm, bm_rand = r.T
     ratio = grad / bound
     assert ratio.mean() >= 0.999 and ratio.min() >= 0.99
