@@ -166,7 +166,9 @@ class MaxminTwoWayConfig:
         ge = G[:U, M - 1]
         pe = p * ge
         leak = pe[0::2] + pe[1::2]  # (N,)
-        ie = jnp.sum(pe) - leak
+        # other pairs' leakage summed directly (sum(pe) - leak cancels: float32 rounding of the
+        # leakage, ~1e5 x sigma_E^2, would swamp sigma_E^2; for N = 1 it must be exactly 0)
+        ie = jnp.sum(jnp.where(jnp.eye(N, dtype=bool), 0.0, leak[None, :]), axis=1)
         return sig, su2 + interf, leak, se2 + ie
 
     def pair_rates(self, G, p):
