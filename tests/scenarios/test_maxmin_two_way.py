@@ -36,6 +36,24 @@ def test_rates_match_equations_2_2_to_2_4():
     np.testing.assert_allclose(f / np.log(2), np.asarray(r["R_s"]), rtol=1e-4)
 
 
+def test_eve_interference_has_no_float32_cancellation():
+    """Pair 1 leaks ~1e6 x sigma_E^2 to Eve, pair 2 ~ sigma_E^2: Eve's interference for pair 1 (= pair 2's
+    leakage) must not be computed as total - own leakage (float32 cancellation, ~10 % error there)."""
+    cfg = MaxminTwoWayConfig(L=0, config="C1")
+    su2, se2 = (float(x) for x in cfg.noise())
+    G = np.full((5, 5), 1e-9)
+    G[0, 4] = G[4, 0] = G[1, 4] = G[4, 1] = 1e6 * se2 / 0.03  # A1, B1 -> E
+    G[2, 4] = G[4, 2] = G[3, 4] = G[4, 3] = 0.5 * se2 / 0.03  # A2, B2 -> E
+    p = np.full(4, 0.03)
+    r = cfg.pair_rates(jnp.asarray(G, jnp.float32), jnp.asarray(p, jnp.float32))
+    A1, B1, A2, B2, E = range(5)
+    sinr_e1 = (p[A1] * G[A1, E] + p[B1] * G[B1, E]) / (se2 + p[A2] * G[A2, E] + p[B2] * G[B2, E])
+    sinr_a1 = p[B1] * G[B1, A1] / (su2 + p[A2] * G[A2, A1] + p[B2] * G[B2, A1])
+    sinr_b1 = p[A1] * G[A1, B1] / (su2 + p[A2] * G[A2, B1] + p[B2] * G[B2, B1])
+    rs1 = np.log2(1 + sinr_a1) + np.log2(1 + sinr_b1) - np.log2(1 + sinr_e1)
+    assert float(r["R_s"][0]) == pytest.approx(rs1, abs=2e-3)
+
+
 def test_geometry_and_validation():
     cfg = MaxminTwoWayConfig(L=4, config="C3")
     pos = np.asarray(cfg.positions())
