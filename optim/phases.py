@@ -57,7 +57,7 @@ import jax.numpy as jnp
 import optax
 
 from optim import manifold
-from irsjax.channels import complex_dtype, real_dtype
+from irsjax.channels import complex_dtype
 
 METHODS = ("riemannian", "projected", "angles")
 DIRECTIONS = ("cg", "gradient", "bfgs", "newton")

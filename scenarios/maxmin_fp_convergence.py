@@ -38,7 +38,8 @@ from optim.ao import fractional_increase
 from optim.manifold import random_point
 from irsjax.montecarlo import BLOCK, Estimate
 from irsjax.scenario import Panel, Param, ParameterError, PointResult, Scenario, Series
-from irsjax.systems.maxmin_two_way import CONFIGS, MaxminTwoWayConfig, TwoWayChannels
+from irsjax.systems.maxmin_two_way import MaxminTwoWayConfig, TwoWayChannels
+from scenarios.maxmin_two_way import SYSTEM_PARAMS
 
 LN2 = float(np.log(2.0))
 PAIRS = (1, 2)
@@ -174,15 +175,7 @@ PARAMS = (
     Param("iteration", 30, "", "FP sub-iteration i (the x-axis; must be <= fp_iters)", kind=int, minimum=1,
           maximum=500),
     Param("L", 40, "elements", "number of IRS elements (random fixed phases)", kind=int, minimum=0, maximum=1024),
-    Param("config", "C1", "", "user configuration of Table I (E and IRS positions)", kind=str,
-          choices=tuple(sorted(CONFIGS)), sweepable=False),
-    Param("kappa_assignment", "code", "", "Rician factor on direct links (code) or on IRS hops (text)", kind=str,
-          choices=("code", "text"), sweepable=False),
-    Param("kappa", 8.0, "", "Rician K-factor (linear)", minimum=0.0, maximum=1e6),
-    Param("Pmax_dBm", 15.0, "dBm", "maximum transmit power per user", minimum=-100.0, maximum=100.0),
-    Param("Pmin_dBm", 0.0, "dBm", "minimum transmit power per user", minimum=-100.0, maximum=100.0),
-    Param("noise_dBm", -105.0, "dBm", "noise power at users and at E", minimum=-250.0, maximum=100.0),
-    Param("loop_dBm", -100.0, "dBm", "residual loop-interference power (full duplex)", minimum=-250.0, maximum=100.0),
+    *SYSTEM_PARAMS,
     Param("fp_iters", 30, "", "FP power sub-iterations", kind=int, minimum=1, maximum=500, sweepable=False),
     Param("fp_inner", 60, "", "projected-Adam steps per FP sub-iteration (inner concave problem)", kind=int,
           minimum=1, maximum=10000, sweepable=False),

@@ -194,8 +194,7 @@ class MaxminTwoWayRealisation:
         return out
 
 
-PARAMS = (
-    Param("L", 40, "elements", "number of IRS elements", kind=int, minimum=0, maximum=1024),
+SYSTEM_PARAMS = (  # the physical system (shared with scenarios.maxmin_fp_convergence)
     Param("config", "C1", "", "user configuration of Table I (E and IRS positions)", kind=str,
           choices=tuple(sorted(CONFIGS)), sweepable=False),
     Param("kappa_assignment", "code", "", "Rician factor on direct links (code) or on IRS hops (text)", kind=str,
@@ -205,6 +204,11 @@ PARAMS = (
     Param("Pmin_dBm", 0.0, "dBm", "minimum transmit power per user", minimum=-100.0, maximum=100.0),
     Param("noise_dBm", -105.0, "dBm", "noise power at users and at E", minimum=-250.0, maximum=100.0),
     Param("loop_dBm", -100.0, "dBm", "residual loop-interference power (full duplex)", minimum=-250.0, maximum=100.0),
+)
+
+PARAMS = (
+    Param("L", 40, "elements", "number of IRS elements", kind=int, minimum=0, maximum=1024),
+    *SYSTEM_PARAMS,
     Param("outer_iters", 4, "", "outer AO iterations", kind=int, minimum=1, maximum=100, sweepable=False),
     Param("fp_iters", 25, "", "FP power sub-iterations per outer iteration", kind=int, minimum=1, maximum=500,
           sweepable=False),

@@ -115,7 +115,6 @@ def test_unwritable_out_dir(tmp_path, capsys):
 
 def test_interrupted_run_resumes_without_losing_points(tmp_path, capsys, monkeypatch):
     out_dir = tmp_path / "r"
-    from irsjax import scenario as S
 
     real_point = None
     import scenarios.wiretap as W

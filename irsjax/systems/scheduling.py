@@ -190,7 +190,7 @@ class SchedulingSystem:
         vt = jnp.asarray(2.0 ** self.R_th, rd)
         if self.conditional_only:
             return self._conditional(key, su, se, vt, rd)
-        N, K, L = self.N, self.K, self.L
+        K, L = self.K, self.L
         h, g, h_e, u = self.sample(key)
         ag = jnp.abs(g)
         ph_g = jnp.conj(g) / jnp.where(ag > 0, ag, 1.0)  # e^{-j arg g_kn}

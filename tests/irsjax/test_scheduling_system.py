@@ -10,7 +10,6 @@ import math
 import numpy as np
 import pytest
 import jax
-import jax.numpy as jnp
 
 from irsjax import montecarlo
 from irsjax.analysis import scheduling as an

@@ -23,7 +23,7 @@ def test_snr_laws():
     gb_bar, ge_bar = (float(x) for x in cfg.mean_snrs(P))
     rho = 10 ** ((P + 90) / 10)
     # random phases: gamma_B ~ Exp(gb_bar) exactly
-    from irsjax import phases, channels
+    from irsjax import phases
     v = jax.vmap(lambda k: phases.random(k, 16))(jax.random.split(jax.random.key(1), 100_000))
     gb = rho * np.abs(np.asarray(jnp.sum(g_b * v * h, axis=-1))) ** 2
     assert gb.mean() == pytest.approx(gb_bar, rel=0.02)

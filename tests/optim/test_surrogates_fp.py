@@ -1,5 +1,4 @@
 """Soft-min/softplus/annealing, FP power control, Dinkelbach, Rayleigh quotient, SCA, AO."""
-import itertools
 
 import numpy as np
 import pytest

@@ -1,6 +1,5 @@
 """The lv-two-way scenario (MODELS.md section 1): presets, sweep contract, orderings, derived slopes."""
 import json
-import math
 
 import numpy as np
 import pytest
