@@ -250,19 +250,20 @@ def _run_single_second_order(objective, opts: PhaseOptions, v0, args):
         t0 = jnp.where(first, st["alpha"] / dsafe, jnp.minimum(1.0, cap / dsafe))
 
         def bt_cond(c):
-            k, t, ft, acc = c
+            k, t, vt, ft, acc = c
             return (~acc) & (k < opts.max_backtracks)
 
         def bt_body(c):
-            k, t, _, _ = c
-            ft = f(v * jnp.exp(1j * t * d).reshape(shape))
+            k, t, _, _, _ = c
+            vt = v * jnp.exp(1j * t * d).reshape(shape)
+            ft = f(vt)
             acc = jnp.isfinite(ft) & (ft >= fv + opts.armijo_c * t * dec) & (ft > fv)
-            return k + 1, jnp.where(acc, t, t * 0.5), ft, acc
+            return k + 1, jnp.where(acc, t, t * 0.5), vt, ft, acc
 
         skip = st["done"] | ~ok_dir
-        k, t, ft, acc = jax.lax.while_loop(bt_cond, bt_body, (0, t0, fv, skip))
+        k, t, vt, ft, acc = jax.lax.while_loop(bt_cond, bt_body, (0, t0, v, fv, skip))
         acc = acc & ~skip
-        v_new = jnp.where(acc, v * jnp.exp(1j * t * d).reshape(shape), v)
+        v_new = jnp.where(acc, vt, v)
         f_new = jnp.where(acc, ft, fv)
         g_new = jnp.where(acc, grad_h(zero, v_new), g)
         alpha_new = jnp.where(acc & first, jnp.clip(t * dsafe * jnp.where(k == 1, 2.0, 1.0), 1e-12, jnp.pi), st["alpha"])
