@@ -171,6 +171,29 @@ def _rel_gain(new, old):
     return (new - old) / jnp.maximum(jnp.abs(old), jnp.finfo(jnp.result_type(old)).tiny ** 0.5)
 
 
+def _backtrack(f, v, fv, t0, trial, need, skip, opts):
+    """Armijo backtracking from step ``t0``: halve ``t`` until ``f(trial(t)) >= fv + need(t, vt)`` (and ``> fv``).
+
+    ``skip`` (frozen problem, zero direction) accepts nothing and runs no trial. Returns
+    ``(k, t, v_new, f_new, accepted)``: trials made, accepted step, and the new point/value (``v, fv`` when
+    nothing was accepted).
+    """
+    def cond(c):
+        k, t, vt, ft, acc = c
+        return (~acc) & (k < opts.max_backtracks)
+
+    def body(c):
+        k, t, _, _, _ = c
+        vt = trial(t)
+        ft = f(vt)
+        acc = jnp.isfinite(ft) & (ft >= fv + need(t, vt)) & (ft > fv)
+        return k + 1, jnp.where(acc, t, t * 0.5), vt, ft, acc
+
+    k, t, vt, ft, acc = jax.lax.while_loop(cond, body, (0, t0, v, fv, skip))
+    acc = acc & ~skip
+    return k, t, jnp.where(acc, vt, v), jnp.where(acc, ft, fv), acc
+
+
 def _tree_where(c, a, b):
     return jax.tree_util.tree_map(lambda x, y: jnp.where(c, x, y), a, b)
 
@@ -249,22 +272,9 @@ def _run_single_second_order(objective, opts: PhaseOptions, v0, args):
         dsafe = jnp.where(ok_dir, dmax, 1.0)
         t0 = jnp.where(first, st["alpha"] / dsafe, jnp.minimum(1.0, cap / dsafe))
 
-        def bt_cond(c):
-            k, t, vt, ft, acc = c
-            return (~acc) & (k < opts.max_backtracks)
-
-        def bt_body(c):
-            k, t, _, _, _ = c
-            vt = v * jnp.exp(1j * t * d).reshape(shape)
-            ft = f(vt)
-            acc = jnp.isfinite(ft) & (ft >= fv + opts.armijo_c * t * dec) & (ft > fv)
-            return k + 1, jnp.where(acc, t, t * 0.5), vt, ft, acc
-
-        skip = st["done"] | ~ok_dir
-        k, t, vt, ft, acc = jax.lax.while_loop(bt_cond, bt_body, (0, t0, v, fv, skip))
-        acc = acc & ~skip
-        v_new = jnp.where(acc, vt, v)
-        f_new = jnp.where(acc, ft, fv)
+        k, t, v_new, f_new, acc = _backtrack(
+            f, v, fv, t0, lambda t: v * jnp.exp(1j * t * d).reshape(shape),
+            lambda t, vt: opts.armijo_c * t * dec, st["done"] | ~ok_dir, opts)
         g_new = jnp.where(acc, grad_h(zero, v_new), g)
         alpha_new = jnp.where(acc & first, jnp.clip(t * dsafe * jnp.where(k == 1, 2.0, 1.0), 1e-12, jnp.pi), st["alpha"])
         Hi_new = Hi
@@ -345,27 +355,13 @@ def _run_single(objective, opts: PhaseOptions, v0, args):
                 use_bb = (st["i"] > 0) & (sy < 0) & jnp.isfinite(t_bb) & (t_bb > 0) & (t_bb * dmax < jnp.pi)
                 t0 = jnp.where(use_bb, t_bb, t0)
 
-            def bt_cond(s):
-                k, t, vt, ft, acc = s
-                return (~acc) & (k < opts.max_backtracks)
-
-            def bt_body(s):
-                k, t, _, _, _ = s
-                vt = _step(method, v, d, t)
-                ft = jnp.asarray(f(vt), rd)
-                if method == "projected":
-                    need = opts.armijo_c * jnp.sum(jnp.abs(vt - v) ** 2) / t
-                else:
-                    need = opts.armijo_c * t * dd
-                acc = jnp.isfinite(ft) & (ft >= fv + need) & (ft > fv)
-                return k + 1, jnp.where(acc, t, t * 0.5), vt, ft, acc
-
+            if method == "projected":
+                need = lambda t, vt: opts.armijo_c * jnp.sum(jnp.abs(vt - v) ** 2) / t  # noqa: E731
+            else:
+                need = lambda t, vt: opts.armijo_c * t * dd  # noqa: E731
             # finished (frozen) problems and zero gradients skip the line search (matters under vmap)
-            skip = st["done"] | ~ok_dir
-            k, t, vt, ft, acc = jax.lax.while_loop(bt_cond, bt_body, (0, t0, v, fv, skip))
-            acc = acc & ~skip
-            v_new = jnp.where(acc, vt, v)
-            f_new = jnp.where(acc, ft, fv)
+            k, t, v_new, f_new, acc = _backtrack(lambda u: jnp.asarray(f(u), rd), v, fv, t0,
+                                                 lambda t: _step(method, v, d, t), need, st["done"] | ~ok_dir, opts)
             # adapt the trial scale: grow after a first-try success, else keep the accepted scale
             alpha_new = jnp.where(acc, jnp.where(k == 1, alpha * 2.0, alpha * 0.5 ** (k - 1)), alpha)
             alpha_new = jnp.clip(alpha_new, 1e-12, jnp.pi)
