@@ -40,6 +40,8 @@ import jax
 import jax.numpy as jnp
 from scipy import stats as _scipy_stats
 
+from irsjax.config import merge_dynamic, split_dynamic
+
 BLOCK = 256  # realisations per block (the unit of key derivation and reduction)
 
 
@@ -48,7 +50,9 @@ class Estimate(NamedTuple):
 
     ``kind`` is ``"mean"`` (normal-theory CI) or ``"probability"`` (binomial CI:
     Wilson by default, or Clopper-Pearson). ``variance`` is the per-realisation
-    sample variance, ``std_err = sqrt(variance / num_samples)``.
+    sample variance, ``std_err = sqrt(variance / num_samples)``. For a statistic of
+    shape ``s`` (a per-user vector, a trace) every field but ``num_samples`` and
+    ``kind`` is a numpy array of shape ``s`` (elementwise CIs); :meth:`at` picks one entry.
     """
 
     mean: float
@@ -61,9 +65,34 @@ class Estimate(NamedTuple):
     events: float = float("nan")
 
     @property
-    def rel_error(self) -> float:
+    def rel_error(self):
         """Relative standard error ``std_err / |mean|`` (inf when the mean is 0)."""
-        return self.std_err / abs(self.mean) if self.mean != 0 else math.inf
+        if np.ndim(self.mean) == 0:
+            return self.std_err / abs(self.mean) if self.mean != 0 else math.inf
+        m = np.abs(np.asarray(self.mean, float))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(m > 0, np.asarray(self.std_err, float) / np.where(m > 0, m, 1.0), np.inf)
+
+    @property
+    def shape(self) -> tuple:
+        """Shape of the statistic (``()`` for a scalar)."""
+        return np.shape(self.mean)
+
+    def at(self, index) -> "Estimate":
+        """The estimate of one entry (or a sub-array) of a shaped statistic.
+
+        >>> e = Estimate(np.array([1.0, 2.0]), np.array([.1, .2]), np.array([.8, 1.6]), np.array([1.2, 2.4]),
+        ...              10, np.array([.1, .4]))
+        >>> e.at(1).mean
+        2.0
+        """
+        def pick(v):
+            a = np.asarray(v)[index]
+            return float(a) if np.ndim(a) == 0 else a
+
+        return Estimate(pick(self.mean), pick(self.std_err), pick(self.ci_low), pick(self.ci_high),
+                        self.num_samples, pick(self.variance), self.kind, pick(self.events)
+                        if np.ndim(self.events) else self.events)
 
     def as_dict(self) -> dict:
         d = self._asdict()
@@ -72,7 +101,8 @@ class Estimate(NamedTuple):
 
 
 class EngineState(NamedTuple):
-    """Resumable accumulator state (host numpy arrays; one entry per statistic)."""
+    """Resumable accumulator state (host numpy arrays; the statistics flattened and concatenated
+    in ``names`` order, statistic ``i`` of shape ``shapes[i]``)."""
 
     names: tuple
     next_block: int
@@ -81,10 +111,23 @@ class EngineState(NamedTuple):
     sum_lo: np.ndarray
     m2: np.ndarray
     nonfinite: np.ndarray
+    shapes: tuple = ()
+
+    @property
+    def layout(self) -> tuple:
+        """``(name, shape, start, stop)`` of every statistic in the flat accumulators."""
+        shapes = self.shapes or ((),) * len(self.names)
+        out, start = [], 0
+        for n, sh in zip(self.names, shapes):
+            size = int(np.prod(sh, dtype=np.int64))
+            out.append((n, tuple(sh), start, start + size))
+            start += size
+        return tuple(out)
 
     def to_json(self) -> dict:
         return {
             "names": list(self.names),
+            "shapes": [list(sh) for sh in (self.shapes or ((),) * len(self.names))],
             "next_block": self.next_block,
             "num_samples": self.num_samples,
             "sum_hi": self.sum_hi.tolist(),
@@ -101,6 +144,7 @@ class EngineState(NamedTuple):
             tuple(d["names"]), int(d["next_block"]), int(d["num_samples"]),
             np.asarray(d["sum_hi"], dt), np.asarray(d["sum_lo"], dt), np.asarray(d["m2"], dt),
             np.asarray(d["nonfinite"], np.int64),
+            tuple(tuple(int(v) for v in sh) for sh in d.get("shapes", [[]] * len(d["names"]))),
         )
 
 
@@ -125,28 +169,60 @@ def _two_sum(a, b):
     return s, err
 
 
-def _block_stats(fn, names, first_block, blocks, key, full_blocks, remainder, args, dtype):
-    """Per-block (count, sum, centred sum of squares) of ``blocks`` blocks from ``first_block``."""
+def _block_stats(static_fn, layout, leaves, first_block, blocks, key, full_blocks, remainder, dtype):
+    """Per-block (count, sum, centred sum of squares) of ``blocks`` blocks from ``first_block``.
+
+    Statistics are flattened and concatenated (``layout``) into ``F`` features per realisation.
+    """
+    fn, args = merge_dynamic(leaves, static_fn)
     block_ids = first_block + jnp.arange(blocks, dtype=jnp.uint32)
 
     def one_block(b):
         keys = jax.random.split(jax.random.fold_in(key, b), BLOCK)
         out = jax.vmap(lambda k: fn(k, *args))(keys)
-        return jnp.stack([jnp.asarray(out[nm]).astype(dtype).reshape(BLOCK) for nm in names])
+        flat = [jnp.asarray(out[nm]).astype(dtype).reshape(BLOCK, stop - start) for nm, _, start, stop in layout]
+        return jnp.concatenate(flat, axis=1).T if len(flat) > 1 else flat[0].T  # (F, BLOCK)
 
-    vals = jax.vmap(one_block)(block_ids)  # (blocks, S, BLOCK)
+    vals = jax.vmap(one_block)(block_ids)  # (blocks, F, BLOCK)
     # validity mask per realisation (the last batch may overrun the sample count)
     lane = jnp.arange(BLOCK, dtype=jnp.int32)[None, :]
     valid = (block_ids[:, None] < full_blocks) | ((block_ids[:, None] == full_blocks) & (lane < remainder))
     finite = jnp.isfinite(vals)
     bad = jnp.sum(jnp.logical_and(~finite, valid[:, None, :]), axis=(0, 2))
-    v = jnp.where(valid[:, None, :] & finite, vals, 0.0)
+    v = jnp.where(valid[:, None, :] & finite, vals, jnp.zeros((), dtype))
     n_b = jnp.sum(valid, axis=1).astype(dtype)  # (blocks,)
-    s_b = _pairwise_sum(v)  # (blocks, S)
-    mean_b = s_b / jnp.where(n_b > 0, n_b, 1.0)[:, None]
-    dev = jnp.where(valid[:, None, :], v - mean_b[..., None], 0.0)
+    s_b = _pairwise_sum(v)  # (blocks, F)
+    mean_b = s_b / jnp.where(n_b > 0, n_b, jnp.ones((), dtype))[:, None]
+    dev = jnp.where(valid[:, None, :], v - mean_b[..., None], jnp.zeros((), dtype))
     m2_b = _pairwise_sum(dev * dev)
     return n_b, s_b, m2_b, bad
+
+
+def _batch_stats(static_fn, layout, chunk, slots, leaves, key, first_block, num_chunks, full_blocks, remainder,
+                 dtype):
+    """Per-block statistics of ``num_chunks`` chunks of ``chunk`` blocks, into ``slots`` chunk slots.
+
+    The chunks are evaluated by one loop whose trip count is a *traced* value, so the loop body (the
+    per-realisation function on ``chunk * BLOCK`` realisations) is compiled the same way for every
+    batch size and device count: a realisation's value never depends on how the run was batched
+    (XLA compiles reductions differently for different batch shapes). Unused slots have count 0.
+    """
+    F = layout[-1][3] if layout else 0
+    size = slots * chunk
+    init = (jnp.zeros((size,), dtype), jnp.zeros((size, F), dtype), jnp.zeros((size, F), dtype),
+            jnp.zeros((F,), jnp.int32))
+
+    def body(i, bufs):
+        n_buf, s_buf, m2_buf, bad = bufs
+        start = first_block + (i * chunk).astype(jnp.uint32)
+        n_b, s_b, m2_b, bad_b = _block_stats(static_fn, layout, leaves, start, chunk, key, full_blocks, remainder,
+                                             dtype)
+        at = i * chunk
+        return (jax.lax.dynamic_update_slice_in_dim(n_buf, n_b, at, axis=0),
+                jax.lax.dynamic_update_slice_in_dim(s_buf, s_b, at, axis=0),
+                jax.lax.dynamic_update_slice_in_dim(m2_buf, m2_b, at, axis=0), bad + bad_b.astype(jnp.int32))
+
+    return jax.lax.fori_loop(jnp.int32(0), num_chunks, body, init)
 
 
 def _fold(carry, blk):
@@ -165,33 +241,37 @@ def _fold(carry, blk):
     return (jnp.where(keep, n, n_a), jnp.where(keep, hi2, hi), jnp.where(keep, lo2, lo), jnp.where(keep, m2n, m2)), None
 
 
-@partial(jax.jit, static_argnames=("fn", "names", "blocks", "mesh"))
-def _run_batch(fn, names, blocks, mesh, key, first_block, full_blocks, remainder, args, n_done, hi, lo, m2):
-    """Evaluate ``blocks`` blocks starting at ``first_block`` and fold them in.
+@partial(jax.jit, static_argnames=("static_fn", "layout", "chunk", "slots", "mesh"))
+def _run_batch(static_fn, layout, chunk, slots, mesh, leaves, key, first_block, num_chunks, full_blocks, remainder,
+               n_done, hi, lo, m2):
+    """Evaluate ``num_chunks`` chunks of ``chunk`` blocks from ``first_block`` and fold them in.
 
-    With a ``mesh`` (axis ``"mc"``), device ``i`` evaluates the contiguous blocks
-    ``[first + i*B/D, first + (i+1)*B/D)`` with ``shard_map``; the per-block
+    ``static_fn`` and ``leaves`` are the two halves of ``(fn, args)`` (:func:`irsjax.config.split_dynamic`):
+    new values of any float leaf reuse the compiled program; only a new structure compiles.
+    With a ``mesh`` (axis ``"mc"``), device ``i`` evaluates the contiguous chunks
+    ``[i*S, (i+1)*S)`` of the batch (``S = slots``) with ``shard_map``; the per-block
     statistics are gathered and folded in block order, so the estimate is
-    identical, bit for bit, for any number of devices.
+    identical, bit for bit, for any number of devices and any batch size.
     """
     dtype = hi.dtype
     if mesh is None:
-        n_b, s_b, m2_b, bad = _block_stats(fn, names, first_block, blocks, key, full_blocks, remainder, args, dtype)
+        n_b, s_b, m2_b, bad = _batch_stats(static_fn, layout, chunk, slots, leaves, key, first_block, num_chunks,
+                                           full_blocks, remainder, dtype)
     else:
         from jax.sharding import PartitionSpec as P
 
-        ndev = mesh.devices.size
-        per = blocks // ndev
-
-        def per_device(key, first_block, full_blocks, remainder, args):
-            start = first_block + jax.lax.axis_index("mc").astype(jnp.uint32) * jnp.uint32(per)
-            n_b, s_b, m2_b, bad = _block_stats(fn, names, start, per, key, full_blocks, remainder, args, dtype)
+        def per_device(leaves, key, first_block, num_chunks, full_blocks, remainder):
+            d = jax.lax.axis_index("mc").astype(jnp.int32)
+            mine = jnp.clip(num_chunks - d * slots, 0, slots)
+            start = first_block + (d * slots * chunk).astype(jnp.uint32)
+            n_b, s_b, m2_b, bad = _batch_stats(static_fn, layout, chunk, slots, leaves, key, start, mine,
+                                               full_blocks, remainder, dtype)
             return n_b, s_b, m2_b, jax.lax.psum(bad, "mc")
 
         n_b, s_b, m2_b, bad = jax.shard_map(
-            per_device, mesh=mesh, in_specs=(P(), P(), P(), P(), P()),
+            per_device, mesh=mesh, in_specs=(P(), P(), P(), P(), P(), P()),
             out_specs=(P("mc"), P("mc"), P("mc"), P()), check_vma=False,
-        )(key, first_block, full_blocks, remainder, args)
+        )(leaves, key, first_block, num_chunks, full_blocks, remainder)
     (n_done, hi, lo, m2), _ = jax.lax.scan(_fold, (n_done, hi, lo, m2), (n_b, s_b, m2_b))
     return n_done, hi, lo, m2, bad
 
@@ -214,17 +294,38 @@ def _accum_dtype():
     return jax.dtypes.canonicalize_dtype(jnp.float64)
 
 
-def init_state(names: Sequence[str]) -> EngineState:
-    """An empty accumulator for the statistics ``names``."""
-    names = tuple(sorted(names))
+def init_state(names, shapes=None) -> EngineState:
+    """An empty accumulator for the statistics ``names`` (a sequence, or ``{name: shape}``)."""
+    if isinstance(names, Mapping):
+        shapes = {n: tuple(getattr(v, "shape", v)) for n, v in names.items()}
+        names = tuple(sorted(shapes))
+        shapes = tuple(shapes[n] for n in names)
+    else:
+        names = tuple(sorted(names))
+        shapes = tuple(tuple(sh) for sh in shapes) if shapes is not None else ((),) * len(names)
+    size = sum(int(np.prod(sh, dtype=np.int64)) for sh in shapes)
     dt = np.dtype(_accum_dtype())
-    z = np.zeros(len(names), dt)
-    return EngineState(names, 0, 0, z, z.copy(), z.copy(), np.zeros(len(names), np.int64))
+    z = np.zeros(size, dt)
+    return EngineState(names, 0, 0, z, z.copy(), z.copy(), np.zeros(size, np.int64), shapes)
 
 
 def default_batch_size() -> int:
-    """Realisations held in memory at once: 2**15 on CPU, 2**19 on accelerators."""
+    """Realisations per engine call (between progress updates and checkpoints): 2**15 on CPU, 2**19 on
+    accelerators. Memory is bounded by the chunk (:func:`chunk_blocks`), not by this."""
     return 2**15 if jax.default_backend() == "cpu" else 2**19
+
+
+def chunk_blocks() -> int:
+    """Blocks evaluated at once by one step of the engine's loop: 1 (256 realisations) on a CPU, 64
+    (16384) on an accelerator. Numbers depend on it (XLA compiles a reduction differently for
+    another shape) but on nothing else: not on the batch size, a resume, or the device count.
+    ``IRSJAX_CHUNK_BLOCKS`` overrides it."""
+    import os
+
+    env = os.environ.get("IRSJAX_CHUNK_BLOCKS")
+    if env:
+        return max(1, int(env))
+    return 1 if jax.default_backend() == "cpu" else 64
 
 
 def _z(confidence):
@@ -254,23 +355,35 @@ def clopper_pearson_interval(events, n, confidence=0.95):
     return lo, hi
 
 
+def _finalize_one(total, m2, n, is_prob, confidence, ci_method):
+    mean = total / n if n else float("nan")
+    var = float(m2) / (n - 1) if n > 1 else float("nan")
+    var = max(var, 0.0)
+    se = math.sqrt(var / n) if n else float("nan")
+    if is_prob:
+        events = total
+        lo, hi = (clopper_pearson_interval if ci_method == "clopper-pearson" else wilson_interval)(events, n, confidence)
+        return Estimate(mean, se, lo, hi, n, var, "probability", events)
+    z = _z(confidence)
+    return Estimate(mean, se, mean - z * se, mean + z * se, n, var, "mean")
+
+
 def finalize(state: EngineState, *, probabilities=(), confidence=0.95, ci_method="wilson") -> Estimates:
-    """Turn an accumulator state into ``{name: Estimate}``."""
+    """Turn an accumulator state into ``{name: Estimate}`` (array fields for shaped statistics)."""
     out = Estimates()
     n = state.num_samples
-    for i, name in enumerate(state.names):
-        total = float(np.float64(state.sum_hi[i]) + np.float64(state.sum_lo[i]))
-        mean = total / n if n else float("nan")
-        var = float(state.m2[i]) / (n - 1) if n > 1 else float("nan")
-        var = max(var, 0.0)
-        se = math.sqrt(var / n) if n else float("nan")
-        if name in probabilities:
-            events = total
-            lo, hi = (clopper_pearson_interval if ci_method == "clopper-pearson" else wilson_interval)(events, n, confidence)
-            out[name] = Estimate(mean, se, lo, hi, n, var, "probability", events)
-        else:
-            z = _z(confidence)
-            out[name] = Estimate(mean, se, mean - z * se, mean + z * se, n, var, "mean")
+    for name, shape, start, stop in state.layout:
+        is_prob = name in probabilities
+        ests = [_finalize_one(float(np.float64(state.sum_hi[i]) + np.float64(state.sum_lo[i])), state.m2[i], n,
+                              is_prob, confidence, ci_method) for i in range(start, stop)]
+        if shape == ():
+            out[name] = ests[0]
+            continue
+        cols = [np.asarray(c, dtype=float).reshape(shape) for c in zip(*[(e.mean, e.std_err, e.ci_low, e.ci_high,
+                                                                             e.variance, e.events) for e in ests])]
+        mean, se, lo, hi, var, ev = cols
+        out[name] = Estimate(mean, se, lo, hi, n, var, "probability" if is_prob else "mean",
+                             ev if is_prob else float("nan"))
     out.state = state
     return out
 
@@ -279,11 +392,31 @@ def _should_stop(est: Estimates, target_rel_error, min_events, stop_on):
     names = stop_on if stop_on is not None else list(est)
     ok = True
     if target_rel_error is not None:
-        ok &= all(est[n].rel_error <= target_rel_error for n in names)
+        ok &= all(bool(np.all(est[n].rel_error <= target_rel_error)) for n in names)
     if min_events is not None:
         probs = [n for n in names if est[n].kind == "probability"]
-        ok &= all(est[n].events >= min_events for n in probs)
+        ok &= all(bool(np.all(est[n].events >= min_events)) for n in probs)
     return ok
+
+
+_SHAPE_CACHE: dict = {}
+
+
+def _statistic_shapes(fn, args, static_fn, leaves, key) -> dict:
+    """``{name: shape}`` of ``fn``'s statistics (abstract evaluation, cached per structure)."""
+    avals = tuple((np.shape(v), jnp.result_type(v), isinstance(v, (float, complex))) for v in leaves)
+    ck = (static_fn, avals, key.dtype, jax.config.jax_enable_x64)
+    if ck not in _SHAPE_CACHE:
+        out = jax.eval_shape(lambda k: fn(k, *args), key)
+        if not isinstance(out, Mapping) or not out:
+            raise TypeError("fn must return a non-empty dict {name: array}")
+        for nm, v in out.items():
+            if not jnp.issubdtype(v.dtype, jnp.number) or jnp.issubdtype(v.dtype, jnp.complexfloating):
+                raise TypeError(f"statistic '{nm}' must be real, got dtype {v.dtype}")
+        if len(_SHAPE_CACHE) > 256:
+            _SHAPE_CACHE.clear()
+        _SHAPE_CACHE[ck] = {nm: tuple(v.shape) for nm, v in out.items()}
+    return dict(_SHAPE_CACHE[ck])
 
 
 def estimate(
@@ -308,12 +441,15 @@ def estimate(
     """Estimate the means of every statistic returned by ``fn(key, *args)``.
 
     Args:
-      fn: per-realisation function returning a dict of real scalars. It must be
-        a stable (hashable) function object: it is a static argument of ``jit``,
-        so reusing the same ``fn`` with new ``args`` compiles once.
+      fn: per-realisation function returning ``{name: array}``; every statistic may have any fixed
+        shape (a scalar, a per-user vector, an iteration trace) and is averaged over realisations
+        only. ``fn`` may be any pytree that is callable: a :func:`irsjax.config.config` instance with
+        a ``__call__``, a ``jax.tree_util.Partial``, or a plain function. Its float and array leaves
+        are traced, so a new value of any of them (a power, a position, a target rate) reuses the
+        compiled program; only a new structure (a size, a mode switch, another function) compiles.
       key: a ``jax.random.key``.
       num_samples: number of realisations (the maximum when a stopping rule is set).
-      args: dynamic arguments passed to ``fn`` (arrays; changing their values does not recompile).
+      args: dynamic arguments passed to ``fn`` (pytrees of arrays/floats; new values do not recompile).
       batch_size: realisations in memory at once (rounded up to a multiple of
         ``BLOCK``). Does not change any number.
       probabilities: names of 0/1 indicator statistics (binomial CIs).
@@ -340,32 +476,33 @@ def estimate(
         raise ValueError(f"batch_size must be a positive integer, got {bs}")
     mesh = device_mesh(devices)
     ndev = 1 if mesh is None else mesh.devices.size
-    blocks = max(1, -(-bs // BLOCK))
+    chunk = chunk_blocks()
     total_blocks = -(-num_samples // BLOCK)
-    blocks = min(blocks, total_blocks)  # a small run does not hold a full batch
-    blocks = -(-blocks // ndev) * ndev  # a whole number of blocks per device
+    total_chunks = -(-total_blocks // chunk)
+    chunks = min(max(1, -(-bs // (BLOCK * chunk))), total_chunks)  # a small run does not hold a full batch
+    slots = -(-chunks // ndev)  # chunk slots per device
+    chunks = slots * ndev
     if total_blocks >= 2**32:
         raise ValueError(f"num_samples too large ({num_samples}); at most {BLOCK * (2**32 - 1)}")
-    args = tuple(jax.tree_util.tree_map(jnp.asarray, a) for a in args)
-
-    # discover the statistic names (and check fn) with an abstract evaluation
-    shapes = jax.eval_shape(lambda k: fn(k, *args), key)
-    if not isinstance(shapes, Mapping) or not shapes:
-        raise TypeError("fn must return a non-empty dict {name: scalar}")
-    for nm, s in shapes.items():
-        if s.shape != ():
-            raise ValueError(f"statistic '{nm}' must be a scalar per realisation, got shape {s.shape}")
+    # Python numbers among the args become (weakly typed) arrays: traced, never baked in
+    args = tuple(jax.tree_util.tree_map(lambda a: jnp.asarray(a) if isinstance(a, (int, float, complex)) and
+                                        not isinstance(a, bool) else a, a) for a in args)
+    leaves, static_fn = split_dynamic((fn, args))
+    shapes = _statistic_shapes(fn, args, static_fn, leaves, key)
     unknown = set(probabilities) - set(shapes)
     if unknown:
         raise ValueError(f"probabilities names not returned by fn: {sorted(unknown)}")
     state = resume if resume is not None else init_state(shapes)
-    if tuple(sorted(shapes)) != state.names:
+    if tuple(sorted(shapes)) != state.names or (state.shapes and tuple(shapes[n] for n in state.names) != state.shapes):
         raise ValueError("resume state does not match the statistics returned by fn")
     if state.num_samples != min(state.next_block * BLOCK, num_samples) or state.num_samples > num_samples:
         raise ValueError("resume state ends inside a block: it can only be continued towards the same "
                          "num_samples it was started with (or a run whose sample count is a multiple of "
                          f"{BLOCK})")
+    if not state.shapes:
+        state = state._replace(shapes=tuple(shapes[n] for n in state.names))
     names = state.names
+    layout = state.layout
     dt = state.sum_hi.dtype
     hi, lo, m2 = (jnp.asarray(state.sum_hi, dt), jnp.asarray(state.sum_lo, dt), jnp.asarray(state.m2, dt))
     n_done = jnp.asarray(state.num_samples, dt)
@@ -381,21 +518,21 @@ def estimate(
                    unit="real", unit_scale=True, leave=False)
     try:
         while next_block < total_blocks:
-            nb = min(blocks, total_blocks - next_block)
-            # keep one compiled shape: always run `blocks` blocks, mask the overrun
+            nc = min(chunks, -(-(total_blocks - next_block) // chunk))
             n_done, hi, lo, m2, bad = _run_batch(
-                fn, names, blocks, mesh, key, jnp.uint32(next_block), jnp.uint32(num_samples // BLOCK),
-                jnp.int32(num_samples % BLOCK), args, n_done, hi, lo, m2,
+                static_fn, layout, chunk, slots, mesh, leaves, key, jnp.uint32(next_block), jnp.int32(nc),
+                jnp.uint32(num_samples // BLOCK), jnp.int32(num_samples % BLOCK), n_done, hi, lo, m2,
             )
-            next_block += nb
+            next_block = min(next_block + nc * chunk, total_blocks)
             new_done = min(next_block * BLOCK, num_samples)
             if bar is not None:
                 bar.update(new_done - done)
             done = new_done
             nonfinite += np.asarray(bad, np.int64)
-            state = EngineState(names, next_block, done, np.asarray(hi), np.asarray(lo), np.asarray(m2), nonfinite.copy())
+            state = EngineState(names, next_block, done, np.asarray(hi), np.asarray(lo), np.asarray(m2),
+                                nonfinite.copy(), state.shapes)
             if nonfinite.any():
-                which = [n for n, c in zip(names, nonfinite) if c]
+                which = [n for n, _, a, b in layout if nonfinite[a:b].any()]
                 raise FloatingPointError(f"per-realisation function returned NaN/inf for {which}")
             if checkpoint is not None:
                 checkpoint(state)

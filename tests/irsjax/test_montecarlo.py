@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from irsjax import montecarlo as mc
+from irsjax.testing import count_compilations
 
 
 @dataclass(frozen=True)
@@ -142,12 +143,12 @@ def test_bad_input_and_nan_detection():
         mc.estimate(Bad(), jax.random.key(0), 2000)
 
     @dataclass(frozen=True)
-    class Vec:
+    class Cplx:
         def __call__(self, key):
-            return {"v": jnp.zeros(3)}
+            return {"z": jnp.zeros(3, jnp.complex64)}
 
-    with pytest.raises(ValueError, match="scalar"):
-        mc.estimate(Vec(), jax.random.key(0), 10)
+    with pytest.raises(TypeError, match="'z' must be real"):
+        mc.estimate(Cplx(), jax.random.key(0), 10)
 
 
 def test_sweep_uses_common_random_numbers():
@@ -161,3 +162,64 @@ def test_variance_reduction_factor():
     a = mc.Estimate(0.1, 0, 0, 0, 10, 0.09, "probability")
     b = mc.Estimate(0.1, 0, 0, 0, 10, 0.0009)
     assert mc.variance_reduction(a, b) == pytest.approx(100.0)
+
+
+# --------------------------------------------------------------------------- statistics of any shape
+def vec_fn(key, scale):
+    """A per-user vector, an iteration trace (matrix) and a scalar from one draw."""
+    x = jax.random.exponential(key, (3,)) * scale
+    trace = jnp.cumsum(jnp.outer(x, jnp.arange(1.0, 5.0)), axis=1)  # (3, 4)
+    return {"users": x, "trace": trace, "hit": (x > 1.0).astype(x.dtype), "s": jnp.sum(x)}
+
+
+def test_vector_statistics_elementwise_cis_and_shapes():
+    est = mc.estimate(vec_fn, jax.random.key(5), 20_000, args=(jnp.array([1.0, 2.0, 3.0]),), probabilities=("hit",))
+    assert est["users"].shape == (3,) and est["trace"].shape == (3, 4) and est["s"].shape == ()
+    np.testing.assert_allclose(est["users"].mean, [1.0, 2.0, 3.0], rtol=0.05)
+    assert np.all(est["users"].ci_low < est["users"].mean) and np.all(est["users"].mean < est["users"].ci_high)
+    np.testing.assert_allclose(est["hit"].mean, np.exp(-1.0 / np.array([1.0, 2.0, 3.0])), atol=0.02)
+    assert est["hit"].kind == "probability" and np.all(est["hit"].events == est["hit"].mean * 20_000)
+    # the scalar statistic is the sum of the vector's entries (same draws)
+    assert est["s"].mean == pytest.approx(float(np.sum(est["users"].mean)), rel=1e-5)
+    one = est["users"].at(2)
+    assert isinstance(one.mean, float) and one.mean == est["users"].mean[2]
+    assert np.all(np.isfinite(est["users"].rel_error))
+
+
+def test_vector_statistics_bit_identical_for_any_batch_size_and_resume():
+    kw = dict(args=(jnp.array([1.0, 2.0, 3.0]),), probabilities=("hit",))
+    a = mc.estimate(vec_fn, jax.random.key(6), 10_000, batch_size=256, **kw)
+    b = mc.estimate(vec_fn, jax.random.key(6), 10_000, batch_size=4096, **kw)
+    saved = []
+    mc.estimate(vec_fn, jax.random.key(6), 10_000, batch_size=1024, checkpoint=saved.append, **kw)
+    state = mc.EngineState.from_json(json.loads(json.dumps(saved[3].to_json())))
+    assert state.shapes == a.state.shapes
+    c = mc.estimate(vec_fn, jax.random.key(6), 10_000, batch_size=2048, resume=state, **kw)
+    for name in a:
+        for other in (b, c):
+            np.testing.assert_array_equal(a[name].mean, other[name].mean)
+            np.testing.assert_array_equal(a[name].variance, other[name].variance)
+
+
+# --------------------------------------------------------------------------- one compile per structure
+def test_float_leaves_of_a_config_never_recompile():
+    from irsjax.config import config, static
+
+    @config
+    class Model:
+        n: int = static(4)
+        scale: float = 1.0
+        offset: tuple = (0.0, 0.0)
+
+        def __call__(self, key):
+            x = jax.random.exponential(key, (self.n,)) * self.scale + self.offset[0] - self.offset[1]
+            return {"x": jnp.mean(x)}
+
+    mc.estimate(Model(scale=1.0), jax.random.key(0), 512)  # warm-up: compiles once
+    with count_compilations() as c:
+        ests = [mc.estimate(Model(scale=s, offset=(s, 0.5)), jax.random.key(0), 512) for s in (2.0, 3.0, 4.5)]
+    assert c.count == 0
+    assert ests[0]["x"].mean != ests[1]["x"].mean
+    with count_compilations() as c:
+        mc.estimate(Model(n=8), jax.random.key(0), 512)
+    assert c.count >= 1  # a new size is a new structure
