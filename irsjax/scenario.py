@@ -133,6 +133,14 @@ class Scenario:
     ``point(ctx, params) -> PointResult``; ``derive(params, x_name, xs, series)``
     (optional) returns extra results (slopes, crossings) from the finished sweep.
     ``presets`` maps a preset name to parameter overrides (e.g. a paper figure).
+
+    ``shared_draws`` names the parameters whose sweep points may be evaluated in one Monte Carlo
+    pass over the same draws: those that do not change the law of the channels (powers, noise,
+    target rates, thresholds) and index parameters (an iteration or user index whose points all make
+    the same ``ctx.estimate`` call and pick one entry of a shaped statistic). For them the runner
+    gathers the points' ``ctx.estimate`` calls, evaluates them together (one pass; identical calls
+    once) and hands every point its own estimates. A point function must therefore be a
+    deterministic function of its parameters up to each ``ctx.estimate`` call.
     """
 
     name: str
@@ -148,6 +156,7 @@ class Scenario:
     presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     x_label: str | None = None
     x_scale: str = "linear"
+    shared_draws: tuple = ()
 
     def param(self, name: str) -> Param:
         for p in self.params:
