@@ -1,0 +1,85 @@
+"""optim.receivers: MMSE / generalised Rayleigh quotient receivers (MODELS.md 3(c), (3.9)-(3.10)), batched."""
+import numpy as np
+import jax
+import jax.numpy as jnp
+
+from optim import receivers
+
+mmse_sinr = jax.jit(receivers.mmse_sinr)
+mmse_receivers = jax.jit(receivers.mmse_receivers)
+sinr = jax.jit(receivers.sinr)
+
+
+def _channels(key, shape):
+    return jax.random.normal(key, shape, dtype=jnp.complex64)
+
+
+def test_mmse_is_the_maximiser_of_every_users_sinr():
+    H = _channels(jax.random.key(0), (4, 3))
+    rho = jnp.asarray([2.0, 0.5, 1.0, 3.0])
+    s = np.asarray(mmse_sinr(H, rho))
+    W = mmse_receivers(H, rho)
+    np.testing.assert_allclose(np.linalg.norm(np.asarray(W), axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(sinr(H, W, rho)), s, rtol=1e-4)
+    # explicit numpy: rho_k h^H B_k^-1 h
+    Hn, r = np.asarray(H, np.complex128), np.asarray(rho, float)
+    ref = [r[k] * np.real(Hn[k].conj() @ np.linalg.solve(
+        np.eye(3) + sum(r[j] * np.outer(Hn[j], Hn[j].conj()) for j in range(4) if j != k), Hn[k])) for k in range(4)]
+    np.testing.assert_allclose(s, ref, rtol=1e-4)
+    # no other receiver does better
+    Wr = _channels(jax.random.key(1), (500, 4, 3))
+    sr = np.asarray(sinr(jnp.broadcast_to(H, Wr.shape), Wr, jnp.broadcast_to(rho, (500, 4))))
+    assert np.all(sr <= s[None, :] * (1 + 1e-4))
+
+
+def test_generalized_rayleigh_of_3_9_gives_the_mmse_direction_and_3_10():
+    """(3.9): x = c w^H C w / w^H B w with C = rho h h^H + (1 - 2^R) B; the optimum is w ∝ B^-1 h and
+    x* = c (1 + rho h^H B^-1 h - 2^R) (3.10)."""
+    H = _channels(jax.random.key(2), (3, 4))
+    rho = jnp.asarray([1.0, 2.0, 0.7])
+    t = 2.0 ** 1.5
+
+    @jax.jit
+    def check(H, rho):
+        B = receivers.interference_plus_noise(H, rho)
+        C = rho[:, None, None].astype(H.dtype) * (H[:, :, None] * jnp.conj(H)[:, None, :]) + (1 - t) * B
+        val, w = receivers.generalized_rayleigh(C, B)  # batched over the 3 users
+        return val, w, receivers.rayleigh_quotient(w, C, B)
+
+    val, w, rq = check(H, rho)
+    W = mmse_receivers(H, rho)
+    cos = np.abs(np.sum(np.conj(np.asarray(w)) * np.asarray(W), axis=1))
+    np.testing.assert_allclose(cos, 1.0, atol=1e-4)
+    np.testing.assert_allclose(np.asarray(val), 1 + np.asarray(mmse_sinr(H, rho)) - t, rtol=1e-4)
+    np.testing.assert_allclose(np.asarray(rq), np.asarray(val), rtol=1e-4)
+
+
+def test_batched_shapes_and_zero_channels():
+    H = _channels(jax.random.key(3), (5, 2, 4, 3))
+    rho = jnp.ones((5, 2, 4))
+    full = np.asarray(mmse_sinr(H, rho))
+    assert full.shape == (5, 2, 4)
+    assert mmse_receivers(H, jnp.ones(4)).shape == (5, 2, 4, 3)
+    np.testing.assert_allclose(full[1, 0], np.asarray(mmse_sinr(H[1, 0], rho[1, 0])), rtol=1e-5)
+    Z = jnp.zeros((2, 3), jnp.complex64)
+    W = mmse_receivers(Z, jnp.ones(2))
+    assert np.all(np.isfinite(np.asarray(W))) and np.all(np.asarray(mmse_sinr(Z, jnp.ones(2))) == 0)
+    g = jax.jit(jax.grad(lambda a: jnp.sum(receivers.mmse_sinr(Z * a, jnp.ones(2)))))(jnp.asarray(1.0))
+    assert np.isfinite(float(g))
+
+
+def test_envelope_theorem_gradient_of_the_optimal_sinr():
+    """d/dtheta SINR*(H(theta)) equals the gradient of SINR(H(theta), W) with W frozen at its optimum."""
+    H0 = _channels(jax.random.key(4), (3, 3))
+    D = _channels(jax.random.key(5), (3, 3))
+    rho = jnp.asarray([1.0, 2.0, 0.5])
+
+    def H(th):
+        return H0 + jnp.exp(jax.lax.complex(0.0, th)) * D
+
+    th = jnp.asarray(0.3)
+    W = mmse_receivers(H(th), rho)
+    g_opt = jax.jit(jax.jacobian(lambda t: receivers.mmse_sinr(H(t), rho)))(th)
+    g_fix = jax.jit(jax.jacobian(lambda t: receivers.sinr(H(t), W, rho)))(th)
+    np.testing.assert_allclose(np.asarray(g_opt), np.asarray(g_fix), rtol=2e-3, atol=1e-5)
+    assert np.all(np.abs(np.asarray(g_opt)) > 1e-3)
