@@ -74,7 +74,7 @@ def lv_rows(Ks, n, batches, chunk):
         t_np = bench_numpy(lv_two_way, n, chunk, K=K, N=10, P_dBm=30.0)
         for rng in ("pcg", "threefry"):
             for b in batches:
-                t = bench_irsjax(TwoWayConfig(K=K, N=10, rng=rng), n, b, (30.0,))
+                t = bench_irsjax(TwoWayConfig(K=K, N=10, P_dBm=30.0, rng=rng), n, b, ())
                 rows.append(("lv-two-way", K, f"irsjax ({rng})", b, n, t, n / t, t_np / t))
         rows.append(("lv-two-way", K, "numpy", chunk, n, t_np, n / t_np, 1.0))
     return rows

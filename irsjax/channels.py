@@ -35,6 +35,21 @@ def complex_normal(key, shape=(), *, dtype=None):
     return jax.random.normal(key, shape, dtype=cd)  # JAX's complex normal has unit total variance
 
 
+def complex_normal_from_uniforms(u1, u2):
+    """Box-Muller: CN(0, 1) from two uniforms on (0, 1): ``|z|^2 = -ln u1 ~ Exp(1)``, ``arg z = 2 pi u2``.
+
+    >>> import jax.numpy as jnp
+    >>> z = complex_normal_from_uniforms(jnp.array([jnp.exp(-1.0)]), jnp.array([0.25]))
+    >>> bool(jnp.allclose(z, 1j, atol=1e-6))
+    True
+    """
+    from irsjax.phases import phasor
+
+    r = jnp.sqrt(-jnp.log(u1))
+    c, s = phasor(u2)
+    return jax.lax.complex(r * c, r * s)
+
+
 def rayleigh(key, shape=(), *, gain=1.0, dtype=None):
     """Rayleigh fading ``sqrt(gain) z``, ``z ~ CN(0, I)`` (``gain`` = path-loss power gain)."""
     z = complex_normal(key, shape, dtype=dtype)
@@ -139,7 +154,7 @@ def gaussian_error(key, g, *, error_variance):
 
 
 __all__ = [
-    "SPEED_OF_LIGHT", "complex_dtype", "real_dtype", "complex_normal", "rayleigh", "rician",
+    "SPEED_OF_LIGHT", "complex_dtype", "real_dtype", "complex_normal", "complex_normal_from_uniforms", "rayleigh", "rician",
     "ula_steering", "upa_steering", "mimo_los", "sinc_correlation", "sqrtm_psd", "correlated_rayleigh",
     "cascade", "cascade_mimo", "bounded_error", "bounded_gain_interval", "gaussian_error",
 ]

@@ -24,7 +24,6 @@ from irsjax.montecarlo import Estimate
 from irsjax.scenario import Panel, Param, ParameterError, PointResult, Scenario, Series
 from irsjax.systems.two_way import PROBABILITIES, TwoWayConfig, lower_bound
 
-CPU_BATCH = 2048  # realisations per batch on a CPU when --batch-size is not given
 BOUND_KEY_TAG = 0x1B0D  # topologies of the analytical bound: fold_in(run key, tag)
 
 PARAMS = (
@@ -57,7 +56,8 @@ def config(params) -> TwoWayConfig:
     ca, cb = (float(params["a_x"]), float(params["a_y"])), (float(params["b_x"]), float(params["b_y"]))
     fixed = float(params["radius"]) == 0.0
     return TwoWayConfig(
-        K=int(params["K"]), N=N, sigma0_dBm=float(params["sigma0_dBm"]), sigmal_dBm=float(params["sigmal_dBm"]),
+        K=int(params["K"]), N=N, P_dBm=float(params["P_dBm"]), sigma0_dBm=float(params["sigma0_dBm"]),
+        sigmal_dBm=float(params["sigmal_dBm"]),
         alpha=float(params["alpha"]), irs=(float(params["irs_x"]), float(params["irs_y"])),
         eve=(float(params["eve_x"]), float(params["eve_y"])), centre_a=ca, centre_b=cb,
         radius=float(params["radius"]), positions_a=(ca,) * N if fixed else None,
@@ -69,18 +69,11 @@ def point(ctx, params) -> PointResult:
         cfg = config(params)
     except ValueError as e:
         raise ParameterError(str(e)) from None
-    P = float(params["P_dBm"])
-    # Numbers do not depend on the batch size (engine guarantee). On a CPU the engine's default
-    # 2**15 realisations per batch make this kernel churn through page faults (measured: 1.8 s of
-    # system time per 1e6 realisations, vs 0.01 s with 2048), so use a smaller batch unless the
-    # user chose one (--batch-size: it takes precedence in ctx.estimate).
-    est = ctx.estimate(cfg, args=(np.asarray(P, dtype=jax.dtypes.canonicalize_dtype(np.float64)),),
-                       probabilities=PROBABILITIES,
-                       batch_size=CPU_BATCH if jax.default_backend() == "cpu" else None)
+    est = ctx.estimate(cfg, probabilities=PROBABILITIES)
     # closed forms in float64 (MODELS.md 0.1), on topologies drawn from the run key
     bkey = jax.random.fold_in(ctx.key, BOUND_KEY_TAG)
     with jax.enable_x64(True):
-        lb = lower_bound(cfg, bkey, P, int(params["topologies"]), M=int(params["M"]))
+        lb = lower_bound(cfg, bkey, int(params["topologies"]), M=int(params["M"]))
     ref, pap = lb["reference"], lb["paper"]
     values = {name: est[name] for name in MAIN}
     for name in MAIN:
@@ -221,4 +214,5 @@ SCENARIO = Scenario(
     derive=derive,
     presets=PRESETS,
     x_label="P [dBm]",
+    shared_draws=("P_dBm", "sigma0_dBm", "sigmal_dBm"),
 )

@@ -23,14 +23,14 @@ PARAMS = (
 
 
 def config(params) -> WiretapConfig:
-    return WiretapConfig(K=int(params["K"]), R_s=float(params["R_s"]), noise_dBm=float(params["noise_dBm"]))
+    return WiretapConfig(K=int(params["K"]), P_dBm=float(params["P_dBm"]), R_s=float(params["R_s"]),
+                         noise_dBm=float(params["noise_dBm"]))
 
 
 def point(ctx, params) -> PointResult:
     cfg = config(params)
-    est = ctx.estimate(cfg, args=(np.float32(params["P_dBm"]),),
-                       probabilities=("out_aligned", "out_random"))
-    gb_bar, ge_bar = cfg.mean_snrs(params["P_dBm"])
+    est = ctx.estimate(cfg, probabilities=("out_aligned", "out_random"))
+    gb_bar, ge_bar = (float(v) for v in cfg.mean_snrs())
     analysis = float(sop_random_phases(gb_bar, ge_bar, cfg.R_s))
     cond = est["cond_out_aligned"]
     # plain-MC variance of the indicator, from the (more accurate) conditional estimate of p
@@ -70,4 +70,5 @@ SCENARIO = Scenario(
     panels={"asr": Panel("average secrecy rate [bit/s/Hz]"), "sop": Panel("secrecy outage probability", "log")},
     point=point,
     default_samples=200_000,
+    shared_draws=("P_dBm", "R_s", "noise_dBm"),
 )
