@@ -17,12 +17,19 @@ import jax.numpy as jnp
 MIN_DISTANCE = 1.0
 
 
+def _safe_norm(v, axis=-1, keepdims=False):
+    """``||v||`` whose gradient is 0 (not NaN) where ``v = 0``."""
+    n2 = jnp.sum(v * v, axis=axis, keepdims=keepdims)
+    pos = n2 > 0
+    return jnp.where(pos, jnp.sqrt(jnp.where(pos, n2, jnp.ones((), n2.dtype))), jnp.zeros((), n2.dtype))
+
+
 def distance(a, b, *, min_distance=MIN_DISTANCE):
-    """Euclidean distance between points ``a`` and ``b`` (broadcast), clipped below."""
+    """Euclidean distance between points ``a`` and ``b`` (broadcast), clipped below (finite gradients
+    also where the points coincide)."""
     a = jnp.asarray(a)
     b = jnp.asarray(b)
-    d = jnp.sqrt(jnp.sum((a - b) ** 2, axis=-1))
-    return jnp.maximum(d, min_distance)
+    return jnp.maximum(_safe_norm(a - b), min_distance)
 
 
 def drop_in_disc(key, centre, radius, shape=()):
@@ -53,7 +60,7 @@ def drop_in_rectangle(key, low, high, shape=()):
 def unit_vector(frm, to):
     """Unit vector from ``frm`` towards ``to`` (safe when they coincide)."""
     v = jnp.asarray(to) - jnp.asarray(frm)
-    n = jnp.sqrt(jnp.sum(v * v, axis=-1, keepdims=True))
+    n = _safe_norm(v, keepdims=True)
     return v / jnp.maximum(n, 1e-30)
 
 
