@@ -39,8 +39,8 @@ def align(cascade_coeffs):
     """
     c = jnp.asarray(cascade_coeffs)
     mag = jnp.abs(c)
-    safe = jnp.where(mag > 0, mag, 1.0)
-    return jnp.where(mag > 0, jnp.conj(c) / safe, jnp.ones_like(c))
+    safe = jnp.where(mag > 0, mag, jnp.ones((), mag.dtype))
+    return jnp.where(mag > 0, jnp.conj(c) / safe.astype(c.dtype), jnp.ones_like(c))
 
 
 def random(key, num_elements, *, dtype=None):

@@ -81,7 +81,8 @@ class Stream:
         if self.rng == "threefry":
             return tuple(lane[idx] for lane in self.block(start, shape))
         idx = jnp.asarray(idx).astype(jnp.uint32)
-        ctr = jnp.uint32(start) + idx[..., None] * jnp.uint32(cols) + jnp.arange(cols, dtype=jnp.uint32)
+        lane = jnp.arange(cols, dtype=jnp.uint32).reshape((1,) * idx.ndim + (cols,))
+        ctr = jnp.uint32(start) + idx[..., None] * jnp.uint32(cols) + lane
         return self._hash(ctr)
 
 

@@ -154,7 +154,8 @@ class TwoWayConfig:
         def disc(c, ur, ut):
             r = jnp.asarray(self.radius, dt) * jnp.sqrt(ur)
             cs, sn = phasor(ut)
-            return self._pt(c, dt) + jnp.stack([r * cs, r * sn], axis=-1)
+            off = jnp.stack([r * cs, r * sn], axis=-1)
+            return self._pt(c, dt).reshape((1,) * (off.ndim - 1) + (2,)) + off
 
         return disc(self.centre_a, u[..., 0], u[..., 1]), disc(self.centre_b, u[..., 2], u[..., 3])
 
@@ -264,6 +265,7 @@ def sample_pairs(ch: TwoWayChannels, n_star, n_rand, cfg: TwoWayConfig) -> PairC
     ph_s = [words_to_uniform(v) for v in st.block(c1, (K,))]  # arg h, arg g of n*; h_e
     ph_r = [words_to_uniform(v) for v in st.block(c2, (K,))[:2]]  # arg h, arg g of n_r
     misc = [words_to_uniform(v) for v in st.block(c4, (3,))]
+    n_star = n_star.astype(jnp.int32)
     same = n_rand == n_star
     chosen = jnp.stack([n_star, n_rand])
     mh, mg = _magnitudes(cfg, st.rows(c0, (N, cfg._half_k), chosen))  # rows of n*, n_r
@@ -295,8 +297,9 @@ def pair_snrs(pc: PairChannels, i, zeta_n, cfg: TwoWayConfig):
     al = jnp.asarray(cfg.alpha, pc.mag_h.dtype)
     ch, sh = phasor(pc.turns_h[i])  # e^{j arg h_nk}
     cg, sg = phasor(pc.turns_g[i])  # e^{j arg g_nk}
-    theta_h = pc.mag_h[i] * jax.lax.complex(cg, -sg)  # Theta h_n
-    theta_g = pc.mag_g[i] * jax.lax.complex(ch, -sh)  # Theta g_n
+    mh, mg = pc.mag_h[i], pc.mag_g[i]
+    theta_h = jax.lax.complex(mh * cg, mh * -sg)  # Theta h_n = |h_nk| e^{-j arg g_nk}
+    theta_g = jax.lax.complex(mg * ch, mg * -sh)  # Theta g_n = |g_nk| e^{-j arg h_nk}
     dA, dB = d["dA"][i], d["dB"][i]
     gamma = P * zeta_n / ((dA * dB) ** al * (sl + s0))  # eq. (1.1)
     cplx = lambda r: jax.lax.complex(r, jnp.zeros((), r.dtype))  # noqa: E731
