@@ -31,18 +31,19 @@ over any of them compiles once, and the conditional SOP is differentiable in the
 >>> import jax
 >>> from irsjax.systems.scheduling import SchedulingSystem, SchedulingGeometry
 >>> cfg = SchedulingSystem(N=16, K=4, L=2, rho_dB=120.0, geometry=SchedulingGeometry(x_E=40.0))
->>> out = cfg(jax.random.key(0))
+>>> out = jax.eval_shape(cfg, jax.random.key(0))  # one realisation's statistics (shapes only)
 >>> sorted(out)[:4]
 ['cond_ME', 'cond_SE', 'cond_SS', 'out_ME']
 
-Gradient of the conditional SS SOP (pathwise, common random numbers) with respect to the
-eavesdroppers' position: moving them away from the RIS lowers the SOP.
+Gradient of the conditional SS SOP (pathwise, common random numbers) with respect to every
+leaf: moving the eavesdroppers away from the RIS, or raising the transmit SNR, lowers it.
 
 >>> from irsjax import montecarlo
 >>> lean = SchedulingSystem(N=16, K=4, L=2, conditional_only=True)
->>> g = jax.grad(lambda c: montecarlo.mean(c, jax.random.key(1), 512)["cond_SS"])(lean)
->>> bool(g.geometry.x_E < 0), bool(g.rho_dB < 0)
-(True, True)
+>>> sop = lambda c: montecarlo.mean(c, jax.random.key(1), 256)["cond_SS"]
+>>> p, g = jax.jit(jax.value_and_grad(sop))(lean)
+>>> bool(0 < p < 1), bool(g.geometry.x_E < 0), bool(g.rho_dB < 0)
+(True, True, True)
 """
 from __future__ import annotations
 
@@ -390,7 +391,7 @@ class RelaySystem:
     probabilities ``cond_DL, cond_NDL`` given the legitimate SNR.
 
     >>> import jax
-    >>> out = RelaySystem(K=4, L=2, rho_dB=100.0)(jax.random.key(0))
+    >>> out = jax.eval_shape(RelaySystem(K=4, L=2, rho_dB=100.0), jax.random.key(0))
     >>> sorted(out)
     ['cond_DL', 'cond_NDL', 'out_DL', 'out_NDL']
     """
