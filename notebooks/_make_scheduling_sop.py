@@ -67,7 +67,8 @@ cells = [
         "rows = []\n"
         "for r in pts:  # rho_dB is a float leaf of the config: one compilation for all points\n"
         "    lean_full = SchedulingSystem(N=N, K=K, L=L, rho_dB=r, geometry=geo, conditional_only=True)\n"
-        "    lean_ind = SchedulingSystem(N=N, K=K, L=L, rho_dB=r, geometry=geo, links='independent', conditional_only=True)\n"
+        "    lean_ind = SchedulingSystem(N=N, K=K, L=L, rho_dB=r, geometry=geo, links='independent',\n"
+        "                                conditional_only=True)\n"
         "    ef = montecarlo.estimate(lean_full, jax.random.key(0), SAMPLES)\n"
         "    ei = montecarlo.estimate(lean_ind, jax.random.key(0), SAMPLES)\n"
         "    with jax.enable_x64(True):\n"
@@ -128,7 +129,8 @@ cells = [
         "for step in range(5 if FAST else 15):\n"
         "    p, g = float(sop(at(x))), float(dsop(at(x)).geometry.x_R)\n"
         "    x = x - 3.0 * g / abs(g)  # 3 m steps downhill\n"
-        "print(f'after descent: x_R = {x:.0f} m, SOP {float(sop(at(x))):.3e} (start: x_R = 10 m, {float(sop(at(10.0))):.3e})')\n"
+        "print(f'after descent: x_R = {x:.0f} m, SOP {float(sop(at(x))):.3e} '\n"
+        "      f'(start: x_R = 10 m, {float(sop(at(10.0))):.3e})')\n"
         "with jax.enable_x64(True):\n"
         "    sat = lambda x_r: an.sop_single_high_snr(32, 2, replace(geo, x_R=x_r).high_snr_c(1.0))  # (5.12), K = 1\n"
         "    print('saturation (5.12) at x_R = 10 m:', float(sat(10.0)), ' d/dx_R:', float(jax.grad(sat)(10.0)))"),
@@ -144,7 +146,8 @@ cells = [
         "tab = critical_n_table(params)\n"
         "for f in ('2.4GHz', '5GHz', '28GHz'):\n"
         "    r = tab[f]\n"
-        "    print(f\"{f:>7}: R-DL {r['R_DL']:.3f}  R-NDL {r['R_NDL']:.3f}  N*(SS vs R-DL) = {r['N_star_SS_vs_R_DL']:.1f} \"\n"
+        "    print(f\"{f:>7}: R-DL {r['R_DL']:.3f}  R-NDL {r['R_NDL']:.3f}  \"\n"
+        "          f\"N*(SS vs R-DL) = {r['N_star_SS_vs_R_DL']:.1f} \"\n"
         "          f\"-> {r['N_star_int_SS_vs_R_DL']}, N*(SS vs R-NDL) = {r['N_star_int_SS_vs_R_NDL']}\")"),
 ]
 
