@@ -85,7 +85,7 @@ def ris_scheduling_sop(rng, n, *, N=32, K=4, L=2, rho_dB=100.0, f_GHz=2.4, R_th=
     S, R, U, E = (np.asarray(p) for p in (source, ris, user, eve))
     d_sr, d_ru, d_re = np.linalg.norm(S - R), np.linalg.norm(U - R), np.linalg.norm(E - R)
     cos_i, cos_u, cos_e = S[1] / d_sr, U[1] / d_ru, E[1] / d_re
-    pl = lambda d2, cr: (4 * np.pi) ** 2 * d_sr**2 * d2**2 / (dx * dx) ** 2 / (cos_i * cr)  # noqa: E731
+    pl = lambda d2, cr: (4 * np.pi) ** 2 * d_sr**2 * d2**2 / (dx * dx) ** 2 / (cos_i * cr)
     pl_su, pl_se = pl(d_ru, cos_u), pl(d_re, cos_e)
     h = _cn(rng, (n, N))
     g = _cn(rng, (n, K, N))

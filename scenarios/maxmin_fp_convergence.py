@@ -114,7 +114,7 @@ class FPConvergence:
         dt = G.dtype
         ratios = s.fp_ratios(G)
         off = jnp.asarray(s.FP_OFFSETS, dt)
-        obj = lambda p: fp_mod.log_ratio_objective(ratios, off, p)  # noqa: E731  (nats)
+        obj = lambda p: fp_mod.log_ratio_objective(ratios, off, p)  # (nats)
         pmin, pmax = jnp.asarray(s.p_min, dt), jnp.asarray(s.p_max, dt)
 
         def step(p, _):  # one FP sub-iteration (same as power_control's loop body)
@@ -265,7 +265,7 @@ def _first_below(xs, ys, tol):
 def derive(params, x_name, xs, series):
     if x_name != "iteration":
         return {}
-    at = lambda lab: {x: m for x, m in zip(xs, series[lab]["mean"]) if x in CHECKPOINTS or x == xs[-1]}  # noqa: E731
+    at = lambda lab: {x: m for x, m in zip(xs, series[lab]["mean"]) if x in CHECKPOINTS or x == xs[-1]}
     fig3a = {}
     for n in PAIRS:
         R, ref = series[f"msr_fp_N{n}"]["mean"], series[f"msr_ref_N{n}"]["mean"]

@@ -102,7 +102,7 @@ class MaxminTwoWayRealisation:
         r = sdr_mod.default_rank(n)
         vbar = jnp.concatenate([v, jnp.ones((1,), v.dtype)])
         U0 = jnp.zeros((n, r), v.dtype).at[:, 0].set(vbar)
-        relaxed = lambda U: jnp.min(jnp.subtract(*self._qs(s.gains_lifted(ch, U), p))) / LN2  # noqa: E731
+        relaxed = lambda U: jnp.min(jnp.subtract(*self._qs(s.gains_lifted(ch, U), p))) / LN2
         opts = PhaseOptions(method="oblique", num_restarts=1, max_iters=self.bm_iters, tol=1e-6)
         k_bm, k_gr = jax.random.split(key)
 
@@ -137,7 +137,7 @@ class MaxminTwoWayRealisation:
             k, kk = jax.random.split(k)
             return (phase_step(ch, kk, v, p), p, k)
 
-        obj = lambda st: self.objective(ch, st[0], st[1])  # noqa: E731
+        obj = lambda st: self.objective(ch, st[0], st[1])
         return optim.alternate((power, phase), (v0, p0, key), obj, num_outer=self.outer_iters, tol=self.tol)
 
     # ----- one realisation ---------------------------------------------------------------
@@ -150,7 +150,7 @@ class MaxminTwoWayRealisation:
         U = 2 * s.N
         pmax = jnp.full((U,), s.p_max, rd)
         pmin = jnp.full((U,), s.p_min, rd)
-        clip = lambda x: jnp.maximum(x, 0.0)  # noqa: E731
+        clip = lambda x: jnp.maximum(x, 0.0)
         out = {}
         # no IRS (direct links only)
         no = ch._replace(cascade=ch.cascade[..., :0])

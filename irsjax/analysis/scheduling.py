@@ -439,7 +439,7 @@ def critical_elements(sop_of_n, target, n_lo=1.0, n_hi=1e6, iters=56):
     >>> round(n, 6), ni
     (100.0, 100)
     """
-    f = lambda n: float(sop_of_n(n)) - float(target)  # noqa: E731
+    f = lambda n: float(sop_of_n(n)) - float(target)
     if f(n_hi) > 0:
         return math.inf, math.inf
     if f(n_lo) <= 0:

@@ -87,7 +87,7 @@ def q_e1(a, b):
 
 def j1(a, b):
     """``J1 = E ln(1 + V/(1+U)) = [a G(a) - b G(b)]/(a - b) - G(a)``, eq. (1.12) (nats)."""
-    hm = lambda m: _float(m) * expected_log1p_exp(m)  # noqa: E731
+    hm = lambda m: _float(m) * expected_log1p_exp(m)
     return _divided_difference(hm, _h_prime, a, b) - expected_log1p_exp(a)
 
 
@@ -127,7 +127,7 @@ def _best_zeta_sf(x, K, N):
 
 def _chernoff_root(c, upper):
     """Root ``t`` of ``t - 1 - ln t = c`` below (``upper=False``) or above 1 (numpy bisection)."""
-    h = lambda t: t - 1.0 - np.log(t)  # noqa: E731
+    h = lambda t: t - 1.0 - np.log(t)
     if upper:
         lo, hi = 1.0, 2.0 * c + 4.0
         for _ in range(200):

@@ -209,7 +209,7 @@ def sample_magnitudes(key, cfg: "SchedulingSystem") -> SchedulingMagnitudes:
     N, K = cfg.N, cfg.K
     rd = channels.real_dtype()
     kh, kg, ke = jax.random.split(key, 3)
-    ray = lambda k, shape: jnp.sqrt(jax.random.exponential(k, shape, rd))  # noqa: E731
+    ray = lambda k, shape: jnp.sqrt(jax.random.exponential(k, shape, rd))
     ag = ray(kg, (K, N))
     if cfg.links == "full":
         ah = ray(kh, (N,))

@@ -21,7 +21,7 @@ def test_wiretap_asr_gradient_in_power_matches_finite_difference():
     with jax.enable_x64(True):
         key = jax.random.key(11)
         cfg = WiretapConfig(K=16, P_dBm=10.0)
-        asr = lambda c: mc.mean(c, key, N, statistics=("sr_aligned",))["sr_aligned"]  # noqa: E731
+        asr = lambda c: mc.mean(c, key, N, statistics=("sr_aligned",))["sr_aligned"]
         g = jax.grad(asr)(cfg)
         fd = _fd(lambda p: float(asr(dataclasses.replace(cfg, P_dBm=p))), 10.0, 1e-4)
         assert float(g.P_dBm) > 0
@@ -35,7 +35,7 @@ def test_wiretap_asr_gradient_in_irs_position_matches_finite_difference():
     with jax.enable_x64(True):
         key = jax.random.key(12)
         cfg = WiretapConfig(K=16, P_dBm=20.0)
-        asr = lambda c: mc.mean(c, key, N)["sr_aligned"]  # noqa: E731
+        asr = lambda c: mc.mean(c, key, N)["sr_aligned"]
         g = jax.grad(asr)(cfg)
         for axis in (0, 1):
             def at(x, axis=axis):
@@ -57,7 +57,7 @@ def test_gradients_are_finite_at_edge_cases():
 
 
 def test_mean_is_memory_bounded_and_matches_plain_average():
-    f = lambda key, s: {"y": s * jax.random.normal(key, (3,)) ** 2}  # noqa: E731
+    f = lambda key, s: {"y": s * jax.random.normal(key, (3,)) ** 2}
     m = mc.mean(f, jax.random.key(1), 3 * 256 + 5, args=(jnp.float32(2.0),))["y"]
     keys = [jax.random.split(jax.random.fold_in(jax.random.key(1), b), 256) for b in range(4)]
     ys = jnp.concatenate([jax.vmap(lambda k: f(k, 2.0)["y"])(k) for k in keys])[: 3 * 256 + 5]

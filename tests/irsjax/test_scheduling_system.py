@@ -42,7 +42,7 @@ def full_est():
 def test_geometry_path_losses_follow_eq_0_1():
     lam = 299_792_458.0 / 2.4e9
     d_sr, d_ru, d_re = math.hypot(10, 10), math.hypot(50, 30), math.hypot(30, 60)
-    pl = lambda d2, cr: (4 * math.pi) ** 2 * d_sr**2 * d2**2 / ((lam / 2) ** 4 * (10 / d_sr) * cr)  # noqa: E731
+    pl = lambda d2, cr: (4 * math.pi) ** 2 * d_sr**2 * d2**2 / ((lam / 2) ** 4 * (10 / d_sr) * cr)
     with jax.enable_x64(True):  # float64 on request
         pl_su, pl_se = (float(v) for v in GEO.ris_path_loss())
         g28 = SchedulingGeometry(f_GHz=28.0)
@@ -159,7 +159,7 @@ def test_conditional_sop_gradient_matches_central_differences():
         p0, g = vg(cfg)
         assert 1e-3 < float(p0) < 0.5
         for name, h in (("x_R", 1e-3), ("x_E", 1e-3), ("y_U", 1e-3), ("f_GHz", 1e-5)):
-            at = lambda v, name=name: replace(cfg, geometry=replace(cfg.geometry, **{name: v}))  # noqa: E731
+            at = lambda v, name=name: replace(cfg, geometry=replace(cfg.geometry, **{name: v}))
             x = getattr(cfg.geometry, name)
             fd = (float(vg(at(x + h))[0]) - float(vg(at(x - h))[0])) / (2 * h)
             assert float(getattr(g.geometry, name)) == pytest.approx(fd, rel=1e-6), name

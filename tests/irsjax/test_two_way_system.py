@@ -80,7 +80,7 @@ def _literal(cfg, key):
     K, N, Kh = cfg.K, cfg.N, -(-cfg.K // 2)
     st = streams.Stream(key, cfg.rng)
     c0, c1, c2, c3, c4, _ = cfg._starts
-    U = lambda lanes: [np.asarray(streams.words_to_uniform(v), np.float64) for v in lanes]  # noqa: E731
+    U = lambda lanes: [np.asarray(streams.words_to_uniform(v), np.float64) for v in lanes]
     x, y, z, w = U(st.block(c0, (N, Kh)))
     mh = np.sqrt(-np.log(np.concatenate([x, y], -1)[:, :K]))
     mg = np.sqrt(-np.log(np.concatenate([z, w], -1)[:, :K]))
@@ -88,7 +88,7 @@ def _literal(cfg, key):
     pr = U(st.block(c2, (K,)))
     pos = np.stack(U(st.block(c3, (N, 1))), -1)[:, 0, :]
     misc = U(st.block(c4, (3,)))
-    cn = lambda a, b: np.sqrt(-np.log(a)) * np.exp(2j * np.pi * b)  # noqa: E731
+    cn = lambda a, b: np.sqrt(-np.log(a)) * np.exp(2j * np.pi * b)
     h_e = cn(ps[2], ps[3])
     zeta_all = np.sum(mh * mg, -1) ** 2
     n_star = int(np.argmax(zeta_all))
@@ -108,7 +108,7 @@ def _literal(cfg, key):
         pa = np.array(cfg.centre_a) + r * np.array([np.cos(t), np.sin(t)])
         r, t = cfg.radius * np.sqrt(pos[n, 2]), 2 * np.pi * pos[n, 3]
         pb = np.array(cfg.centre_b) + r * np.array([np.cos(t), np.sin(t)])
-        dist = lambda p, q: max(np.linalg.norm(p - q), 1.0)  # noqa: E731
+        dist = lambda p, q: max(np.linalg.norm(p - q), 1.0)
         dA, dB, dAe, dBe, de = dist(pa, irs), dist(pb, irs), dist(pa, eve), dist(pb, eve), dist(irs, eve)
         al = cfg.alpha
         gam = P * zeta / ((dA * dB) ** al * (sl + s0))
@@ -117,7 +117,7 @@ def _literal(cfg, key):
         ge1 = P * abs(phi) ** 2 / (P * abs(psi) ** 2 + s0)
         jam2 = P * abs(psi) ** 2 / (P * abs(phi) ** 2 + s0)
         ge2 = P * abs(psi) ** 2 / s0 if ge1 >= gam else jam2
-        sr = lambda a, b: max(math.log2(1 + a) - math.log2(1 + b), 0.0)  # noqa: E731
+        sr = lambda a, b: max(math.log2(1 + a) - math.log2(1 + b), 0.0)
         return zeta, sr(gam, ge1), sr(gam, ge2), 0.5 * sr(gam, ge1), 0.5 * sr(gam, jam2), ge1 >= gam
 
     d_s = (cn(misc[0][0], misc[1][0]), cn(misc[2][0], misc[3][0]))

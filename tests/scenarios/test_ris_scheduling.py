@@ -62,7 +62,7 @@ def test_sweeps_through_the_runner_compile_once_per_structure():
     json.dumps(res, allow_nan=True)  # serialisable
     ser = res["series"]
     assert set(ser) == {s.label for s in S.series}
-    m = lambda k: ser[k]["mean"]  # noqa: E731
+    m = lambda k: ser[k]["mean"]
     # independent-links series are absent (NaN) with links=full
     assert all(math.isnan(v) for v in m("SS_mc_indep"))
     for i in range(3):
@@ -121,5 +121,5 @@ def test_critical_elements_vs_relay_at_three_frequencies():
     ni = n[2.4]["N_star_int_SS_vs_R_DL"]
     with jax.enable_x64(True):
         su, se = rs.geometry(params).cascade_snr(params["rho_dB"])
-        f = lambda k: float(an.sop_ss(float(k), 4, 2, su, se, 1.0))  # noqa: E731
+        f = lambda k: float(an.sop_ss(float(k), 4, 2, su, se, 1.0))
         assert f(ni) <= n[2.4]["R_DL"] < f(ni - 1)
