@@ -73,12 +73,15 @@ def _clean(o):
 
 
 def record(ids=None):
+    import time
+
     out = {}
     for cid, name, ov, n, seed in CASES:
         if ids and cid not in ids:
             continue
+        t0 = time.perf_counter()
         out[cid] = _clean(run_case(name, ov, n, seed))
-        print(cid, "done", flush=True)
+        print(cid, f"done in {time.perf_counter() - t0:.1f} s", flush=True)
     return out
 
 
