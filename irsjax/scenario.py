@@ -377,9 +377,8 @@ class _PointStack:
             return fn(key, *args)
 
         out = dict(jax.vmap(one)(list(self.stacked)))
-        if self.diffs:
-            for k in list(out):
-                out[k + "@diff"] = out[k][1:] - out[k][:-1]
+        for k in self.diffs:
+            out[k + "@diff"] = out[k][1:] - out[k][:-1]
         return out
 
 
@@ -431,7 +430,14 @@ def _run_shared(requests: dict, ctx_args: dict, tag: str, store, progress_label)
         shared = [v for j, v in enumerate(first.leaves) if j not in diff_idx]
         weak = tuple(isinstance(first.leaves[j], float) for j in diff_idx)
         stacked = [np.stack([np.asarray(rq.leaves[j]) for rq in rqs]) for j in diff_idx]
-        fn = _PointStack(first.static, diff_idx, weak, shared, stacked, len(idx) > 1)
+        kw.setdefault("log_space", None)
+        if kw["log_space"] is None:  # the points' own declaration of their log-space outputs
+            out_names = montecarlo._statistic_shapes(first.fn, first.args, first.static, first.leaves, first.key)
+            kw["log_space"] = tuple(n for n in getattr(first.fn, "LOG_SPACE", ()) if n in out_names)
+        # paired differences of plain statistics (a log-space statistic's differences are not a mean)
+        diffs = tuple(sorted(set(montecarlo._statistic_shapes(first.fn, first.args, first.static, first.leaves,
+                                                              first.key)) - set(kw["log_space"])))
+        fn = _PointStack(first.static, diff_idx, weak, shared, stacked, diffs if len(idx) > 1 else ())
         stop_on = kw.pop("stop_on", None)
         names = None
         if kw.get("target_rel_error") is not None or kw.get("min_events") is not None:
@@ -511,8 +517,11 @@ class PartialStore:
 
 def _encode_value(v):
     if isinstance(v, Estimate):
-        return {"mean": v.mean, "ci_low": v.ci_low, "ci_high": v.ci_high, "std_err": v.std_err,
-                "num_samples": v.num_samples, "kind": v.kind}
+        d = {"mean": v.mean, "ci_low": v.ci_low, "ci_high": v.ci_high, "std_err": v.std_err,
+             "num_samples": v.num_samples, "kind": v.kind}
+        if np.ndim(v.log10_mean) == 0 and not math.isnan(v.log10_mean):  # log-space statistic: exact tails
+            d.update(log10_mean=v.log10_mean, log10_ci_low=v.log10_ci_low, log10_ci_high=v.log10_ci_high)
+        return d
     return {"mean": float(v)}
 
 

@@ -165,7 +165,7 @@ def point(ctx, params) -> PointResult:
             values[f"{s}_mc"] = est[f"out_{s}"]
         values["NOMA_mc"] = est["out_NOMA"] if K >= 2 else _nan()
         for s in ("SE", "ME", "SS"):
-            cond = est[f"cond_{s}"]
+            cond = est[f"log_cond_{s}"]
             values[f"{s}_cond"] = cond
             p = min(max(cond.mean, 0.0), 1.0)
             resolved = 0.0 < p < 1.0 and cond.variance > 0 and cond.variance > 1e-12 * p * (1 - p)
@@ -189,7 +189,7 @@ def point(ctx, params) -> PointResult:
         for s in _MC_SCHEMES:
             values[f"{s}_mc_indep"] = est[f"out_{s}"]
         for s in ("SE", "ME", "SS", "OS"):
-            values[f"{s}_cond_indep"] = est[f"cond_{s}"]
+            values[f"{s}_cond_indep"] = est[f"log_cond_{s}"]
     else:
         for s in _MC_SCHEMES:
             values[f"{s}_mc_indep"] = _nan()

@@ -12,7 +12,7 @@ import numpy as np
 from irsjax.analysis.wiretap import sop_random_phases
 from irsjax.montecarlo import variance_reduction, Estimate
 from irsjax.scenario import Panel, Param, PointResult, Scenario, Series
-from irsjax.systems.wiretap import WiretapConfig
+from irsjax.systems.wiretap import LOG_SPACE, PROBABILITIES, WiretapConfig
 
 PARAMS = (
     Param("K", 32, "elements", "number of IRS elements", kind=int, minimum=1, maximum=4096),
@@ -29,10 +29,10 @@ def config(params) -> WiretapConfig:
 
 def point(ctx, params) -> PointResult:
     cfg = config(params)
-    est = ctx.estimate(cfg, probabilities=("out_aligned", "out_random"))
+    est = ctx.estimate(cfg, probabilities=PROBABILITIES, log_space=LOG_SPACE)
     gb_bar, ge_bar = (float(v) for v in cfg.mean_snrs())
     analysis = float(sop_random_phases(gb_bar, ge_bar, cfg.R_s))
-    cond = est["cond_out_aligned"]
+    cond = est["log_cond_out_aligned"]  # estimate of the mean of exp(log p): the conditional SOP
     # plain-MC variance of the indicator, from the (more accurate) conditional estimate of p
     p = min(max(cond.mean, 0.0), 1.0)
     plain = Estimate(p, 0.0, p, p, cond.num_samples, p * (1 - p), "probability")

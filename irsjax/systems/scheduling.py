@@ -33,14 +33,14 @@ over any of them compiles once, and the conditional SOP is differentiable in the
 >>> cfg = SchedulingSystem(N=16, K=4, L=2, rho_dB=120.0, geometry=SchedulingGeometry(x_E=40.0))
 >>> out = jax.eval_shape(cfg, jax.random.key(0))  # one realisation's statistics (shapes only)
 >>> sorted(out)[:4]
-['cond_ME', 'cond_SE', 'cond_SS', 'out_ME']
+['log_cond_ME', 'log_cond_SE', 'log_cond_SS', 'out_ME']
 
 Gradient of the conditional SS SOP (pathwise, common random numbers) with respect to every
 leaf: moving the eavesdroppers away from the RIS, or raising the transmit SNR, lowers it.
 
 >>> from irsjax import montecarlo
 >>> lean = SchedulingSystem(N=16, K=4, L=2, conditional_only=True)
->>> sop = lambda c: montecarlo.mean(c, jax.random.key(1), 256)["cond_SS"]
+>>> sop = lambda c: jnp.exp(montecarlo.mean(c, jax.random.key(1), 256)["log_cond_SS"])  # log E[p] -> E[p]
 >>> p, g = jax.jit(jax.value_and_grad(sop))(lean)
 >>> bool(0 < p < 1), bool(g.geometry.x_E < 0), bool(g.rho_dB < 0)
 (True, True, True)
@@ -255,18 +255,52 @@ def conditional_outage(snr_b, lam, vt, L: int):
     return jnp.where(certain, 1.0, -jnp.expm1(L * jnp.log1p(-p_safe)))
 
 
+def log_conditional_outage(snr_b, lam, vt, L: int):
+    """``ln`` of :func:`conditional_outage`, accurate down to any tail (no underflow in float32: at
+    ``p = e^a`` below ~1e-9 it is ``ln L + a``); finite value and gradient everywhere.
+
+    >>> round(float(log_conditional_outage(3.0, 1.0, 2.0, 1)), 6)
+    -1.0
+    >>> float(log_conditional_outage(1e6, 1e-3, 2.0, 3)) < -1e8   # p ~ e^(-5e8): far below float32's range
+    True
+    """
+    y = jnp.maximum((snr_b - (vt - 1.0)) / vt, 0.0)
+    a = -y / lam  # ln p, p = Pr(one eavesdropper above the threshold)
+    if L == 1:
+        return a
+    dt = a.dtype
+    tiny = a < -20.0  # (1 - p)^L = 1 - L p (1 + O(p)): ln L + a to float precision
+    certain = a >= 0.0
+    a_mid = jnp.where(tiny | certain, jnp.asarray(-1.0, dt), a)
+    u = jnp.where(a_mid < -0.6931472, jnp.log1p(-jnp.exp(a_mid)), jnp.log(-jnp.expm1(a_mid)))  # ln(1 - p)
+    w = L * u  # ln (1 - p)^L < 0
+    mid = jnp.where(w > -0.6931472, jnp.log(-jnp.expm1(w)), jnp.log1p(-jnp.exp(w)))
+    return jnp.where(certain, jnp.zeros((), dt), jnp.where(tiny, jnp.log(jnp.asarray(float(L), dt)) + a, mid))
+
+
 def conditional_outages(snr_u, lam_e, scheduled, vt, L: int, independent: bool) -> dict:
-    """Conditional SOPs ``cond_SE, cond_ME, cond_SS`` (and ``cond_OS`` with independent links, where
-    the users' eavesdropper SNRs are independent so that the OS law factorises) given the users'
-    SNRs ``snr_u (K,)``, the eavesdroppers' conditional means ``lam_e (K,)`` and the SS choice."""
+    """Logs of the conditional SOPs ``log_cond_SE, log_cond_ME, log_cond_SS`` (and ``log_cond_OS`` with
+    independent links, where the users' eavesdropper SNRs are independent so that the OS law
+    factorises) given the users' SNRs ``snr_u (K,)``, the eavesdroppers' conditional means
+    ``lam_e (K,)`` and the SS choice. Logs, so that SOPs far below float32's range survive: average them
+    with ``estimate(..., log_space=...)`` (:data:`LOG_SPACE`)."""
     res = {
-        "cond_SE": conditional_outage(snr_u[0], lam_e[0], vt, 1),
-        "cond_ME": conditional_outage(snr_u[0], lam_e[0], vt, L),
-        "cond_SS": conditional_outage(snr_u[scheduled], lam_e[scheduled], vt, L),
+        "log_cond_SE": log_conditional_outage(snr_u[0], lam_e[0], vt, 1),
+        "log_cond_ME": log_conditional_outage(snr_u[0], lam_e[0], vt, L),
+        "log_cond_SS": log_conditional_outage(snr_u[scheduled], lam_e[scheduled], vt, L),
     }
     if independent:
-        res["cond_OS"] = jnp.prod(conditional_outage(snr_u, lam_e, vt, L))
+        res["log_cond_OS"] = jnp.sum(log_conditional_outage(snr_u, lam_e, vt, L))
     return res
+
+
+LOG_SPACE = ("log_cond_SE", "log_cond_ME", "log_cond_SS", "log_cond_OS", "log_cond_DL", "log_cond_NDL")
+"""Statistics returned as logs (pass the ones a system returns to ``estimate(..., log_space=...)``)."""
+
+
+def log_space(out: dict) -> tuple:
+    """The log-space statistics among ``out``'s names."""
+    return tuple(k for k in out if k in LOG_SPACE)
 
 
 def outage_indicators(snr_u, snr_e, scheduled, R_th) -> dict:
@@ -310,11 +344,14 @@ class SchedulingSystem:
     ``R_th`` and ``geometry`` (every float a leaf; ``N, K, L`` and the switches static).
 
     ``cfg(key)`` returns 0/1 outage indicators ``out_SE, out_ME, out_SS, out_OS`` (and ``out_NOMA``
-    when ``K >= 2``, ``noma`` and full links) and conditional outage probabilities ``cond_SE,
-    cond_ME, cond_SS`` (plus ``cond_OS`` with ``links="independent"``). ``conditional_only`` draws
-    only the fading magnitudes and returns only the ``cond_*`` statistics (same law, faster).
+    when ``K >= 2``, ``noma`` and full links) and the logs of the conditional outage probabilities
+    ``log_cond_SE, log_cond_ME, log_cond_SS`` (plus ``log_cond_OS`` with ``links="independent"``;
+    declared in ``LOG_SPACE``, so the engine averages their exponentials in log space).
+    ``conditional_only`` draws only the fading magnitudes and returns only the ``log_cond_*``
+    statistics (same law, faster).
     """
 
+    LOG_SPACE = LOG_SPACE
     N: int = static(16)
     K: int = static(4)
     L: int = static(2)
@@ -387,14 +424,16 @@ def sample_relay(key, cfg: "RelaySystem") -> RelayChannels:
 class RelaySystem:
     """DF relay baselines (R-DL with MRC, R-NDL) at transmit SNR ``rho_dB`` and ``geometry`` (relay at
     the RIS centre). User ``argmax_k gamma_RUk``; eavesdroppers hear the relay slot; two slots so the
-    threshold is ``2^(2 R_th)``. Returns ``out_DL, out_NDL`` and the exact conditional outage
-    probabilities ``cond_DL, cond_NDL`` given the legitimate SNR.
+    threshold is ``2^(2 R_th)``. Returns ``out_DL, out_NDL`` and the logs of the exact conditional
+    outage probabilities ``log_cond_DL, log_cond_NDL`` given the legitimate SNR.
 
     >>> import jax
     >>> out = jax.eval_shape(RelaySystem(K=4, L=2, rho_dB=100.0), jax.random.key(0))
     >>> sorted(out)
-    ['cond_DL', 'cond_NDL', 'out_DL', 'out_NDL']
+    ['log_cond_DL', 'log_cond_NDL', 'out_DL', 'out_NDL']
     """
+
+    LOG_SPACE = LOG_SPACE
 
     K: int = static(4)
     L: int = static(2)
@@ -429,6 +468,6 @@ class RelaySystem:
         return {
             "out_DL": metrics.secrecy_outage(g_dl, g_e, th).astype(rd),
             "out_NDL": metrics.secrecy_outage(g_ndl, g_e, th).astype(rd),
-            "cond_DL": conditional_outage(g_dl, lr, vt, self.L).astype(rd),
-            "cond_NDL": conditional_outage(g_ndl, lr, vt, self.L).astype(rd),
+            "log_cond_DL": log_conditional_outage(g_dl, lr, vt, self.L).astype(rd),
+            "log_cond_NDL": log_conditional_outage(g_ndl, lr, vt, self.L).astype(rd),
         }

@@ -11,7 +11,7 @@ realisation's statistics for the Monte Carlo engine.
 >>> cfg = WiretapConfig(K=8, P_dBm=30.0)
 >>> out = cfg(jax.random.key(0))
 >>> sorted(out)[:3]
-['cond_out_aligned', 'out_aligned', 'out_random']
+['log_cond_out_aligned', 'out_aligned', 'out_random']
 
 Every float of the configuration is a pytree leaf, so the ASR is differentiable in the
 power and in the positions (pathwise, with common random numbers):
@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 
 from irsjax import channels, geometry, metrics, pathloss, phases, units
-from irsjax.analysis.wiretap import sop_given_bob_snr
+from irsjax.analysis.wiretap import log_sop_given_bob_snr
 from irsjax.config import check_point, check_positive, check_range, check_size, config, static
 
 
@@ -97,7 +97,8 @@ class WiretapConfig:
 
     def __call__(self, key):
         """Per-realisation statistics: secrecy rates and outage indicators with aligned and random phases,
-        and the conditional outage probability of the aligned phases (Eve's exact law given Bob's SNR)."""
+        and the *log* of the conditional outage probability of the aligned phases (Eve's exact law given
+        Bob's SNR; average it with ``estimate(..., log_space=LOG_SPACE)``)."""
         k_ch, k_ph = jax.random.split(key)
         ch = sample(k_ch, self)
         v_al = phases.align(ch.h * ch.g_b)
@@ -105,15 +106,21 @@ class WiretapConfig:
         gb_al, ge_al = snrs(ch, v_al, self)
         gb_rd, ge_rd = snrs(ch, v_rd, self)
         _, ge_bar = self.mean_snrs()
-        # Eve's conditional outage law given gamma_B (exact: gamma_E ~ Exp(ge_bar) independent of theta)
-        cond = sop_given_bob_snr(gb_al, ge_bar, self.R_s)
+        # Eve's conditional outage law given gamma_B (exact: gamma_E ~ Exp(ge_bar) independent of theta), in
+        # log space: at K = 256, P >= 0 dBm it is ~1e-81, below float32's range
+        log_cond = log_sop_given_bob_snr(gb_al, ge_bar, self.R_s)
         return {
             "sr_aligned": metrics.secrecy_rate(gb_al, ge_al),
             "sr_random": metrics.secrecy_rate(gb_rd, ge_rd),
             "out_aligned": metrics.secrecy_outage(gb_al, ge_al, self.R_s),
             "out_random": metrics.secrecy_outage(gb_rd, ge_rd, self.R_s),
-            "cond_out_aligned": cond.astype(gb_al.dtype),
+            "log_cond_out_aligned": log_cond.astype(gb_al.dtype),
         }
+
+
+PROBABILITIES = ("out_aligned", "out_random")
+LOG_SPACE = ("log_cond_out_aligned",)
+"""Statistics of :class:`WiretapConfig` returned as logs (the engine averages their exponentials)."""
 
 
 def sample(key, cfg: WiretapConfig) -> WiretapChannels:
