@@ -15,7 +15,8 @@ loop a jit-compilable ``lax`` loop so optimisers run inside ``jit``/``vmap``
   (DC tangents), :mod:`optim.ao` (alternating driver).
 * :mod:`optim.receivers` -- MMSE / generalised-Rayleigh-quotient receivers in closed form, batched;
   :mod:`optim.minmax_ratio` -- max-min of ratios over the lifted SDR (generalised Dinkelbach +
-  Burer-Monteiro + Gaussian randomisation); :mod:`optim.cvx_minmax_ratio` -- its cvxpy reference.
+  Burer-Monteiro + Gaussian randomisation); :mod:`optim.cvx_minmax_ratio` -- its cvxpy reference;
+  :mod:`optim.oblique_cg` -- Riemannian CG on rows-on-spheres (phases as ``(n, 1)``, BM factors).
 * :mod:`optim.problems` -- shared test problems; :mod:`optim.cvx_reference` --
   cvxpy/Clarabel reference SDR (optional extra ``cvx``; tests/benchmarks only).
 
@@ -32,7 +33,7 @@ from optim.rayleigh import max_generalized_eig, rank_one_beam
 from optim.sdr import maximize_elliptope, gaussian_randomization
 from optim.sca import tangent, dc_minorizer, sca_maximize
 from optim.ao import AOResult, alternate, fractional_increase
-from optim import receivers, minmax_ratio  # noqa: F401,E402
+from optim import receivers, minmax_ratio, oblique_cg  # noqa: F401,E402
 from optim.receivers import mmse_receivers, mmse_sinr, generalized_rayleigh  # noqa: E402
 from optim.minmax_ratio import DinkelbachSDRResult, dinkelbach_sdr, minmax_ratio_sdr  # noqa: E402
 
@@ -43,6 +44,7 @@ __all__ = [
     "FPResult", "power_control", "DinkelbachResult", "maximize_ratio", "max_generalized_eig", "rank_one_beam",
     "maximize_elliptope", "gaussian_randomization", "tangent", "dc_minorizer", "sca_maximize",
     "AOResult", "alternate", "fractional_increase",
-    "receivers", "minmax_ratio", "mmse_receivers", "mmse_sinr", "generalized_rayleigh", "DinkelbachSDRResult",
+    "receivers", "minmax_ratio", "oblique_cg",
+    "mmse_receivers", "mmse_sinr", "generalized_rayleigh", "DinkelbachSDRResult",
     "dinkelbach_sdr", "minmax_ratio_sdr",
 ]

@@ -12,7 +12,7 @@ values at the rank-one point).
 Generalised Dinkelbach (Algorithm 1, Crouzeix-Ferland-Schaible): ``lambda_0 = min_k N_k/D_k`` at the
 start; repeat {solve P10 ``F(lambda) = max_V min_k [N_k(V) - lambda D_k(V)]``; ``lambda <- min_k
 N_k/D_k`` at its maximiser} until ``F <= tol``. Each P10 is solved as a JAX surrogate: Burer-Monteiro
-ascent over the factor (:func:`optim.maximize_elliptope`, rows of ``U`` on unit spheres, default rank
+ascent over the factor (:func:`optim.oblique_cg.maximize`, rows of ``U`` on unit spheres, default rank
 ``ceil(sqrt(2 n)) + 1``) of a soft-min of the ``K`` affine terms, annealed over ``temperatures`` (the
 last one ``0`` = the exact min; warm starts). The terms are normalised by ``D_k`` at the previous
 iterate and by ``max(|lambda|, 1)`` -- a positive rescaling of each constraint of P10, which keeps the
@@ -35,29 +35,36 @@ on the true ``min_k N_k/D_k``, and never returns worse than the starting phases.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 
-from optim.phases import PhaseOptions
-from optim.sdr import default_rank, gaussian_randomization, maximize_elliptope
+from optim import oblique_cg
 from optim.surrogates import soft_min
 
 __all__ = [
-    "DEFAULT_BM_OPTIONS",
+    "DEFAULT_BM_ITERS",
     "DEFAULT_TEMPERATURES",
     "DinkelbachSDRResult",
+    "default_rank",
     "dinkelbach_sdr",
+    "gaussian_randomization",
     "min_ratio",
     "min_ratio_phases",
     "minmax_ratio_sdr",
     "rank_one_factor",
 ]
 
-DEFAULT_BM_OPTIONS = PhaseOptions(method="oblique", num_restarts=1, max_iters=40, tol=1e-7, max_backtracks=10)
-"""Burer-Monteiro ascent of each P10 surrogate, per temperature."""
+DEFAULT_BM_ITERS = 40
+"""Riemannian CG iterations of the Burer-Monteiro ascent of each P10 surrogate, per temperature."""
+
+
+def default_rank(n: int) -> int:
+    """Burer-Monteiro rank ``ceil(sqrt(2 n)) + 1`` (Barvinok-Pataki bound plus one)."""
+    return int(math.ceil(math.sqrt(2 * n))) + 1
 
 DEFAULT_TEMPERATURES = (0.1, 0.01, 0.0)
 """Soft-min temperatures of each P10 surrogate (relative units; the last ``0`` is the exact min)."""
@@ -98,7 +105,8 @@ def rank_one_factor(key, v, rank, *, perturbation=0.1):
     so the relaxation would never be explored)."""
     vb = _homogenise(v)
     n = vb.shape[-1]
-    z = jax.random.normal(key, (n, rank - 1), dtype=vb.dtype) * jnp.asarray(perturbation, jnp.real(vb).dtype).astype(vb.dtype)
+    scale = jnp.asarray(perturbation, jnp.real(vb).dtype).astype(vb.dtype)
+    z = jax.random.normal(key, (n, rank - 1), dtype=vb.dtype) * scale
     U = jnp.concatenate([vb[:, None], z], axis=1)
     return U / jnp.linalg.norm(U, axis=1, keepdims=True).astype(U.dtype)
 
@@ -110,21 +118,18 @@ def _surrogate(U, tau, lam, scale, terms, args):
 
 def dinkelbach_sdr(terms: Callable, key, n: int, *, args=(), init=None, bm_init=None, rank: int | None = None,
                    max_iters: int = 10, tol: float = 1e-4, temperatures=DEFAULT_TEMPERATURES,
-                   options: PhaseOptions | None = None) -> DinkelbachSDRResult:
+                   bm_iters: int = DEFAULT_BM_ITERS) -> DinkelbachSDRResult:
     """Generalised Dinkelbach over the elliptope (see the module docstring). Pure JAX (``lax`` loops).
 
     ``init``: the starting factor ``(n, r)`` (rows are normalised; default random): ``lambda_0`` is the
     min ratio there and it is returned if nothing improves on it. ``bm_init``: where the first P10
-    ascent starts (default ``init``; e.g. a perturbed copy of a rank-one ``init``). ``options``: the
-    Burer-Monteiro ascent per temperature (:func:`optim.maximize_elliptope`: Riemannian CG with Armijo
-    steps; default ``max_iters=40, max_backtracks=10, tol=1e-7``, chosen for cost under ``vmap`` on
-    instances not used for the reported numbers).
+    ascent starts (default ``init``; e.g. a perturbed copy of a rank-one ``init``).
+    ``bm_iters``: Riemannian CG iterations (:func:`optim.oblique_cg.maximize`, Armijo steps) of the
+    Burer-Monteiro ascent per temperature.
     """
     r = default_rank(n) if rank is None else int(rank)
-    opts = options if options is not None else DEFAULT_BM_OPTIONS
-    k_init, k_loop = jax.random.split(key)
     if init is None:
-        U0 = jax.random.normal(k_init, (n, r), dtype=jax.dtypes.canonicalize_dtype(jnp.complex128))
+        U0 = jax.random.normal(key, (n, r), dtype=jax.dtypes.canonicalize_dtype(jnp.complex128))
     else:
         U0 = jnp.asarray(init)
         r = U0.shape[1]
@@ -139,19 +144,18 @@ def dinkelbach_sdr(terms: Callable, key, n: int, *, args=(), init=None, bm_init=
     def objective(U, tau, lam, scale, *a):
         return _surrogate(U, tau, lam, scale, terms, a)
 
-    def p10(U, start, lam, k):
+    def p10(U, start, lam):
         """Approximate maximiser of ``min_k (N_k - lam D_k) / scale_k`` (annealed BM from ``start``;
         ``scale_k = D_k(U) max(|lam|, 1)``)."""
         _, den = terms(U, *args)
         scale = den * jnp.maximum(jnp.abs(lam), jnp.ones((), rd))
 
-        def stage(Uc, inp):
-            kk, tau = inp
+        def stage(Uc, tau):
             a = (tau, lam, scale) + tuple(args)
-            res = maximize_elliptope(objective, kk, n, rank=r, args=a, init=Uc, options=opts)
-            return res.phases, None
+            res = oblique_cg.maximize(objective, Uc, a, max_iters=bm_iters)
+            return res.point, None
 
-        U_new, _ = jax.lax.scan(stage, start, (jax.random.split(k, temps.shape[0]), temps))
+        U_new, _ = jax.lax.scan(stage, start, temps)
         num, den_new = terms(U_new, *args)
         gap = jnp.min((num - lam * den_new) / scale)
         return U_new, gap
@@ -162,7 +166,7 @@ def dinkelbach_sdr(terms: Callable, key, n: int, *, args=(), init=None, bm_init=
 
     def body(c):
         i, U, lam, hist, _, _ = c
-        U_new, gap = p10(U, jnp.where(i == 0, B0, U), lam, jax.random.fold_in(k_loop, i))
+        U_new, gap = p10(U, jnp.where(i == 0, B0, U), lam)
         lam_new = min_ratio(terms, U_new, *args)
         ok = jnp.isfinite(lam_new) & (lam_new >= lam)
         U = jnp.where(ok, U_new, U)
@@ -174,6 +178,24 @@ def dinkelbach_sdr(terms: Callable, key, n: int, *, args=(), init=None, bm_init=
         cond, body, (0, U0, lam0, hist0, jnp.asarray(jnp.inf, rd), jnp.asarray(False)))
     hist = jnp.where(jnp.arange(max_iters + 1) <= i, hist, lam)
     return DinkelbachSDRResult(U, lam, gap, hist, i, gap <= tol)
+
+
+def gaussian_randomization(key, U, objective: Callable, *, num_draws: int = 100, args=()):
+    """Rank-one extraction from ``X = U U^H`` (``n = N + 1``, homogenised): ``num_draws`` draws ``r ~ CN(0, X)``
+    plus the principal direction of ``X`` (the exact solution when ``X`` has rank one), each mapped to phases
+    ``v_n = e^{j arg(r_n / r_{N+1})}``; returns the candidate with the best ``objective(v, *args)`` and its value."""
+    n, r = U.shape
+    xi = jax.random.normal(key, (num_draws, r), dtype=U.dtype)
+    R = xi @ U.T  # (draws, n): each row U xi
+    _, _, vh = jnp.linalg.svd(U, full_matrices=False)
+    R = jnp.concatenate([R, (U @ jnp.conj(vh[0]))[None, :]], axis=0)
+    ref = R[:, -1:]
+    R = R[:, :-1] * jnp.conj(jnp.where(jnp.abs(ref) > 0, ref, jnp.ones_like(ref)))
+    V = oblique_cg.retract(R[..., None])[..., 0]
+    vals = jax.vmap(lambda v: objective(v, *args))(V)
+    vals = jnp.where(jnp.isfinite(vals), vals, -jnp.inf)
+    i = jnp.argmax(vals)
+    return V[i], vals[i]
 
 
 def minmax_ratio_sdr(terms: Callable, key, v0, *, args=(), num_draws: int = 100, rank: int | None = None,
@@ -192,8 +214,7 @@ def minmax_ratio_sdr(terms: Callable, key, v0, *, args=(), num_draws: int = 100,
     def true_objective(v, *a):
         return min_ratio_phases(terms, v, *a)
 
-    v, val = gaussian_randomization(k_gr, res.factor, true_objective, num_draws=num_draws, homogeneous=True,
-                                    args=tuple(args))
+    v, val = gaussian_randomization(k_gr, res.factor, true_objective, num_draws=num_draws, args=tuple(args))
     val0 = true_objective(v0, *args)
     better = jnp.isfinite(val) & (val > val0)
     return jnp.where(better, v, v0), jnp.where(better, val, val0), res

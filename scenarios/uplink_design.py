@@ -5,8 +5,9 @@ SOP (3.7) is strictly decreasing in ``x_k``, so this is the min-max SOP problem.
 
 * **Gradient (section 6):** the receivers are optimal in closed form for any ``v`` (MMSE, (3.10):
   ``x_k* = c_k (1 + SINR_k* - 2^R_s)``), so P2 is ``max_v min_k x_k*(v)``: Riemannian ascent
-  (:func:`optim.solve` per stage) of ``soft_min_tau(x*(v))``, ``tau`` annealed
-  ``1 -> 0.1 -> 0.01 -> 0`` (exact; each stage warm-started, one compiled solver for all stages), the linear solves of the MMSE SINRs inside the graph (envelope
+  (:func:`optim.oblique_cg.maximize` per stage) of ``soft_min_tau(x*(v))``, ``tau`` annealed
+  ``1 -> 0.1 -> 0.01 -> 0`` (exact; each stage warm-started, one compiled solver for all stages), the
+  linear solves of the MMSE SINRs inside the graph (envelope
   theorem: no alternation). The problem has several local maxima: :func:`gradient_design` runs
   ``paths`` whole annealing paths (the first from the given start, the others from random phases) and
   keeps the best exact value. MM-SINR: the same on ``log2(1 + SINR_k*)`` (same maximiser as
@@ -31,11 +32,10 @@ import jax.numpy as jnp
 import optim
 from irsjax.analysis import uplink as an
 from irsjax.systems import uplink as sysm
-from optim import minmax_ratio, receivers
-from optim.phases import PhaseOptions
+from optim import minmax_ratio, oblique_cg, receivers
 
 __all__ = [
-    "GRADIENT_TEMPERATURES", "AOTrace", "GradientDesign", "UplinkData", "ao_sdr", "design_objective",
+    "GRADIENT_TEMPERATURES", "AOTrace", "GradientDesign", "GradientOptions", "UplinkData", "ao_sdr", "design_objective",
     "fixed_receiver_objective", "fixed_receiver_x", "gradient_design", "gradient_options", "lifted_gains",
     "lifted_matrices", "mmse", "mmse_rate", "mmse_x", "problem_data", "ratio_coefficients", "ratio_terms",
     "sinr_objective", "sop_objective",
@@ -112,9 +112,16 @@ def fixed_receiver_objective(v, tau, W, data):
     return optim.soft_min(fixed_receiver_x(v, W, data), tau)
 
 
-def gradient_options(iters: int = 100) -> PhaseOptions:
+class GradientOptions(NamedTuple):
+    """Options of each annealing stage of a gradient path (:func:`optim.oblique_cg.maximize`)."""
+
+    max_iters: int = 100
+    tol: float = 1e-7
+
+
+def gradient_options(iters: int = 100) -> GradientOptions:
     """Options of each annealing stage of a gradient path (Riemannian CG, Armijo; one start per path)."""
-    return PhaseOptions(num_restarts=1, max_iters=iters, tol=1e-7)
+    return GradientOptions(max_iters=int(iters))
 
 
 class GradientDesign(NamedTuple):
@@ -127,29 +134,30 @@ class GradientDesign(NamedTuple):
     path_values: jax.Array
 
 
-def gradient_design(key, v0, objective, args=(), *, paths: int = 4, options: PhaseOptions | None = None,
+def gradient_design(key, v0, objective, args=(), *, paths: int = 4, options: GradientOptions | None = None,
                     temperatures=GRADIENT_TEMPERATURES) -> GradientDesign:
     """Maximise ``objective(v, tau, *args)`` along the temperature schedule (ending at ``tau = 0``, the exact
     objective) from ``paths`` starts (``v0`` and random phases); the best exact value wins. Pure JAX."""
     opts = options if options is not None else gradient_options()
     n = v0.shape[-1]
-    k_start, k_run = jax.random.split(key)
-    starts = jnp.concatenate([v0[None], optim.manifold.random_point(k_start, (paths - 1, n), dtype=v0.dtype)])
+    rd = jnp.real(v0).dtype
+    starts = jnp.concatenate([v0[None], optim.manifold.random_point(key, (paths - 1, n), dtype=v0.dtype)])
+    temps = jnp.asarray(temperatures, rd)
 
-    temps = jnp.asarray(temperatures, jnp.real(v0).dtype)
+    def on_columns(U, tau, *a):  # phases as an (n, 1) point of the oblique manifold
+        return objective(U[:, 0], tau, *a)
 
-    def path(k, init):
-        # one annealing path: the stages share one compiled solver (a scan over the temperatures)
-        def stage(v, inp):
-            kk, tau = inp
-            r = optim.solve(objective, kk, (n,), (tau,) + tuple(args), init=v, options=opts)
-            return r.phases, r.history
+    def path(init):
+        # one annealing path: every stage warm-starts from the previous one (a scan over the temperatures)
+        def stage(U, tau):
+            r = oblique_cg.maximize(on_columns, U, (tau,) + tuple(args), max_iters=opts.max_iters, tol=opts.tol)
+            return r.point, r.history
 
-        v, hists = jax.lax.scan(stage, init, (jax.random.split(k, temps.shape[0]), temps))
-        return v, hists.reshape(-1)
+        U, hists = jax.lax.scan(stage, init[:, None], temps)
+        return U[:, 0], hists.reshape(-1)
 
-    V, hist = jax.vmap(path)(jax.random.split(k_run, paths), starts)
-    vals = jax.vmap(lambda v: objective(v, jnp.zeros((), jnp.real(v0).dtype), *args))(V)
+    V, hist = jax.vmap(path)(starts)
+    vals = jax.vmap(lambda v: objective(v, jnp.zeros((), rd), *args))(V)
     vals = jnp.where(jnp.isfinite(vals), vals, -jnp.inf)
     b = jnp.argmax(vals)
     return GradientDesign(V[b], vals[b], hist[b], vals)
@@ -210,7 +218,7 @@ class AOTrace(NamedTuple):
 
 
 def ao_sdr(key, v0, data: UplinkData, *, sinr=False, iters: int = 30, tol=1e-4, num_draws: int = 100,
-           dinkelbach_iters: int = 10, bm_options: PhaseOptions | None = None,
+           dinkelbach_iters: int = 10, bm_iters: int = minmax_ratio.DEFAULT_BM_ITERS,
            temperatures=minmax_ratio.DEFAULT_TEMPERATURES) -> AOTrace:
     """Algorithm 2 (AO) from ``v0``: MMSE receivers, then the phases by :func:`optim.minmax_ratio.minmax_ratio_sdr`
     with ``W`` fixed. Stops when the AO objective (max SOP for MM-SOP, ``min_k log2(1 + SINR_k)`` for
@@ -237,7 +245,7 @@ def ao_sdr(key, v0, data: UplinkData, *, sinr=False, iters: int = 30, tol=1e-4, 
         wn = jnp.sum(jnp.abs(W) ** 2, axis=-1)
         v_new, val, res = minmax_ratio.minmax_ratio_sdr(
             ratio_terms, jax.random.fold_in(key, i), v, args=(Q, wn, c, offset, data), num_draws=num_draws,
-            max_iters=dinkelbach_iters, options=bm_options, temperatures=temperatures)
+            max_iters=dinkelbach_iters, bm_iters=bm_iters, temperatures=temperatures)
         x_new = mmse_x(v_new, data)
         f_new = ao_objective(v_new, x_new)
         gap = res.value / jnp.where(val != 0, val, jnp.ones((), rd)) - 1.0
