@@ -39,13 +39,14 @@ data = design.problem_data(cfg, ch)
 v0 = optim.manifold.random_point(jax.random.key(8), (cfg.N,), dtype=ch.G.dtype)
 print("user positions [m]:\\n", np.round(np.asarray(ch.users), 1))
 print("Eve's variance per antenna eps_k:", np.asarray(uplink.eve_variance(ch)))
-print("SOP with random phases + MMSE receivers:", np.round(np.asarray(analysis.sop_from_x(design.mmse_x(v0, data), cfg.N_E)), 4))"""),
+sop0 = analysis.sop_from_x(design.mmse_x(v0, data), cfg.N_E)
+print("SOP with random phases + MMSE receivers:", np.round(np.asarray(sop0), 4))"""),
     ("md", """## One optimisation and its trace
 MM-SOP the gradient way: Riemannian ascent of `soft_min_tau(x*(v))` over unit-modulus phases, with
 `x_k* = c_k (1 + SINR_k* - 2^R_s)` and the MMSE SINRs computed by linear solves inside the objective (envelope
-theorem: no alternation between receivers and phases). The soft-min temperature is annealed 1 -> 0.1 -> 0.01 -> 0
-(exact min); the history concatenates the four stages. Two whole annealing paths are run (the first from the
-random start), the best exact value wins."""),
+theorem: no alternation between receivers and phases). The soft-min temperature is annealed from 0.3 to 3e-5
+times `|min_k x_k|`, then 0 (exact min); the history concatenates the stages. Two whole annealing paths are run
+(the first from the random start), the best exact value wins."""),
     ("code", """opts = design.gradient_options(iters=ITERS)
 run = jax.jit(lambda k, v, d, sinr: design.gradient_design(k, v, design.design_objective, (d, sinr), paths=2,
                                                            options=opts))
@@ -53,7 +54,8 @@ res = run(jax.random.key(9), v0, data, False)        # MM-SOP
 sinr_res = run(jax.random.key(10), v0, data, True)   # MM-SINR: same compiled function
 print("exact objective of every annealing path:", np.round(np.asarray(res.path_values), 4))
 hist = np.asarray(res.history)
-print("min_k x_k: start", float(jnp.min(design.mmse_x(v0, data))), "-> designed", float(jnp.min(design.mmse_x(res.phases, data))))"""),
+x_start, x_designed = jnp.min(design.mmse_x(v0, data)), jnp.min(design.mmse_x(res.phases, data))
+print("min_k x_k: start", float(x_start), "-> designed", float(x_designed))"""),
     ("code", """ch0 = uplink.no_irs(ch)
 d0 = design.problem_data(cfg, ch0)
 sops = {
@@ -64,7 +66,7 @@ sops = {
 }
 fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.8))
 a1.plot(hist)
-a1.set_xlabel("iteration (4 annealing stages)"); a1.set_ylabel("soft-min of x_k"); a1.set_title("MM-SOP gradient trace")
+a1.set_xlabel("iteration (annealing stages)"); a1.set_ylabel("soft-min of x_k"); a1.set_title("MM-SOP gradient trace")
 w = 0.2
 for i, (name, s) in enumerate(sops.items()):
     a2.bar(np.arange(cfg.K) + (i - 1.5) * w, np.asarray(s), w, label=name)

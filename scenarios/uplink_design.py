@@ -6,8 +6,8 @@ SOP (3.7) is strictly decreasing in ``x_k``, so this is the min-max SOP problem.
 * **Gradient (section 6):** the receivers are optimal in closed form for any ``v`` (MMSE, (3.10):
   ``x_k* = c_k (1 + SINR_k* - 2^R_s)``), so P2 is ``max_v min_k x_k*(v)``: Riemannian ascent
   (:func:`optim.oblique_cg.maximize` per stage) of ``soft_min_tau(x*(v))``, ``tau`` annealed
-  ``1 -> 0.1 -> 0.01 -> 0`` (exact; each stage warm-started, one compiled solver for all stages), the
-  linear solves of the MMSE SINRs inside the graph (envelope
+  ``0.3 -> 0.1 -> ... -> 3e-5 -> 0`` times ``|min_k x_k|`` (exact at the end; each stage warm-started, one
+  compiled solver for all stages), the linear solves of the MMSE SINRs inside the graph (envelope
   theorem: no alternation). The problem has several local maxima: :func:`gradient_design` runs
   ``paths`` whole annealing paths (the first from the given start, the others from random phases) and
   keeps the best exact value. MM-SINR: the same on ``log2(1 + SINR_k*)`` (same maximiser as
@@ -41,7 +41,9 @@ __all__ = [
     "sinr_objective", "sop_objective",
 ]
 
-GRADIENT_TEMPERATURES = (1.0, 0.1, 0.01, 0.0)  # soft-min schedule [D] (x units / bits), ends on the exact min
+GRADIENT_TEMPERATURES = (0.3, 0.1, 0.03, 0.01, 0.003, 0.001, 3e-4, 1e-4, 3e-5, 0.0)
+"""Soft-min schedule [D], relative: each stage's temperature is this times ``|objective|`` (exact) at its start;
+it ends on the exact min."""
 
 
 class UplinkData(NamedTuple):
@@ -116,7 +118,7 @@ class GradientOptions(NamedTuple):
     """Options of each annealing stage of a gradient path (:func:`optim.oblique_cg.maximize`)."""
 
     max_iters: int = 100
-    tol: float = 1e-7
+    tol: float = 1e-9
 
 
 def gradient_options(iters: int = 100) -> GradientOptions:
@@ -136,8 +138,9 @@ class GradientDesign(NamedTuple):
 
 def gradient_design(key, v0, objective, args=(), *, paths: int = 4, options: GradientOptions | None = None,
                     temperatures=GRADIENT_TEMPERATURES) -> GradientDesign:
-    """Maximise ``objective(v, tau, *args)`` along the temperature schedule (ending at ``tau = 0``, the exact
-    objective) from ``paths`` starts (``v0`` and random phases); the best exact value wins. Pure JAX."""
+    """Maximise ``objective(v, tau, *args)`` along the temperature schedule (relative to ``|objective|`` at each
+    stage's start; ending at ``tau = 0``, the exact objective) from ``paths`` starts (``v0`` and random phases);
+    the best exact value wins. Pure JAX."""
     opts = options if options is not None else gradient_options()
     n = v0.shape[-1]
     rd = jnp.real(v0).dtype
@@ -149,7 +152,9 @@ def gradient_design(key, v0, objective, args=(), *, paths: int = 4, options: Gra
 
     def path(init):
         # one annealing path: every stage warm-starts from the previous one (a scan over the temperatures)
-        def stage(U, tau):
+        def stage(U, rel):
+            scale = jnp.abs(objective(U[:, 0], jnp.zeros((), rd), *args))
+            tau = rel * jnp.where(jnp.isfinite(scale), scale, jnp.zeros((), rd))
             r = oblique_cg.maximize(on_columns, U, (tau,) + tuple(args), max_iters=opts.max_iters, tol=opts.tol)
             return r.point, r.history
 

@@ -27,8 +27,12 @@ same stream; 0 = all) in a separate engine call. The x axis of ``fig2`` is the A
 AO traces (vector statistics); the gradient designs need no alternation and appear as flat lines at
 their final value.
 
-    irsjax run uplink-sop                         # R_s sweep, N = 32, M = 4 (reduced sample count)
-    irsjax run uplink-sop --set preset=fig3b      # N = 16..128, 200 topologies
+    irsjax run uplink-sop                                   # R_s = 1, 2, 4; N = 32, M = 4; 32 topologies
+    irsjax run uplink-sop --set preset=fig3b --samples 200  # N = 16..128, 200 topologies as in the paper
+
+Sweeps over ``R_s``, ``p_dBm``, ``noise_dBm`` (floats of the system pytree: the channels' law does not change)
+and ``iteration`` (an index into the AO traces) share one Monte Carlo pass over the same topologies
+(``Scenario.shared_draws``); sweeps over ``N``, ``M`` (sizes) run point by point with the same key.
 """
 from __future__ import annotations
 
@@ -44,6 +48,7 @@ from irsjax.scenario import Panel, Param, ParameterError, PointResult, Scenario,
 from irsjax.systems import uplink as sysm
 from scenarios import uplink_design as ud
 
+DEFAULT_TOPOLOGIES = 32  # the quick default run; the paper averages 200 (--samples 200 for the presets)
 METHODS = ("mmsop_gradient", "mmsop_sdr", "mmsinr_gradient", "mmsinr_sdr", "random", "no_irs")
 GRADIENT_METHODS = ("mmsop_gradient", "mmsinr_gradient", "random", "no_irs")
 SDR_METHODS = ("mmsop_sdr", "mmsinr_sdr")
@@ -165,7 +170,8 @@ PARAMS = (
           maximum=100.0),
     Param("bs_x", 0.0, "m", "BS position x"), Param("bs_y", 0.0, "m", "BS position y"),
     Param("irs_x", 50.0, "m", "IRS position x"), Param("irs_y", 5.0, "m", "IRS position y"),
-    Param("users_x", 60.0, "m", "centre of the users' disc, x"), Param("users_y", 0.0, "m", "centre of the users' disc, y"),
+    Param("users_x", 60.0, "m", "centre of the users' disc, x"),
+    Param("users_y", 0.0, "m", "centre of the users' disc, y"),
     Param("users_radius", 10.0, "m", "radius of the users' disc", minimum=0.0, maximum=1e6),
     Param("eve_x", 0.0, "m", "Eve position x"), Param("eve_y", 80.0, "m", "Eve position y"),
     Param("C0_dB", -30.0, "dB", "path loss at 1 m", minimum=-200.0, maximum=0.0),
@@ -343,13 +349,15 @@ def derive(params, x_name, xs, series):
             f2["convergence"] = conv
             if len(suffixes) == 2:
                 a, b = conv["_a"], conv["_b"]
-                f2["slower_for_first_configuration"] = (a["iterations_to_1pct_of_drop"] > b["iterations_to_1pct_of_drop"]
-                                                        or a["mean_ao_iterations_to_stop"] > b["mean_ao_iterations_to_stop"])
+                f2["slower_for_first_configuration"] = (
+                    a["iterations_to_1pct_of_drop"] > b["iterations_to_1pct_of_drop"]
+                    or a["mean_ao_iterations_to_stop"] > b["mean_ao_iterations_to_stop"])
         gaps = {}
         for s in suffixes:
             for sop, sinr, tag in pairs:
                 lab = f"diff_gap_{tag}{s}"
-                gaps[f"{tag}{s}"] = {"mean": float(_arr(series, lab)[-1]), "ci_high": float(_arr(series, lab, "ci_high")[-1]),
+                gaps[f"{tag}{s}"] = {"mean": float(_arr(series, lab)[-1]),
+                                     "ci_high": float(_arr(series, lab, "ci_high")[-1]),
                                      "smaller_gap": bool(_arr(series, lab)[-1] < 0),
                                      "significant": bool(_arr(series, lab, "ci_high")[-1] < 0)}
         f2["gap_mmsop_minus_gap_mmsinr"] = gaps
@@ -364,8 +372,9 @@ def derive(params, x_name, xs, series):
                for m in METHODS if _has(series, f"max_sop_{m}{s}")}
         f3a["max_sop_increasing_in_R_s"] = inc
         if len(suffixes) == 2:
-            f3a["second_configuration_lower"] = {m: bool(np.all(_arr(series, f"max_sop_{m}_b") < _arr(series, f"max_sop_{m}")))
-                                                 for m in METHODS if _has(series, f"max_sop_{m}_b") and m != "no_irs"}
+            f3a["second_configuration_lower"] = {
+                m: bool(np.all(_arr(series, f"max_sop_{m}_b") < _arr(series, f"max_sop_{m}")))
+                for m in METHODS if _has(series, f"max_sop_{m}_b") and m != "no_irs"}
         le = {}
         for s in suffixes:
             for sop, sinr, tag in pairs:
@@ -442,7 +451,7 @@ SCENARIO = Scenario(
             "check": Panel("mean SOP: (3.7) vs Monte Carlo", "log"),
             "diff": Panel("paired differences of SOP"), "ao": Panel("AO iterations to stop")},
     point=point,
-    default_samples=BLOCK,
+    default_samples=DEFAULT_TOPOLOGIES,
     derive=derive,
     presets={
         "fig2": {"iteration": "0:30:1", "N": "32", "N_b": "64", "sdr": "true", "ao_iters": "30"},
@@ -451,5 +460,5 @@ SCENARIO = Scenario(
         "fig3c": {"M": "2:16:2"},
     },
     x_label=None,
-    shared_draws=("iteration",),
+    shared_draws=("iteration", "R_s", "p_dBm", "noise_dBm"),
 )
