@@ -99,6 +99,10 @@ def test_presets_and_configurations():
     assert name == "R_s" and values[0] == 0.5 and values[-1] == 4.0
     assert (configurations(params)[1][1].M, configurations(params)[1][1].N) == (8, 64)
     assert resolve(SCENARIO, {"preset": "fig3b"})[2] == list(range(16, 129, 16))
+    for name in ("fig2", "fig3a", "fig3b", "fig3c"):  # the paper figures use the best design options
+        p = resolve(SCENARIO, {"preset": name})[0]
+        assert (p["paths"], p["phase_iters"]) == (4, 100)
+    assert (SCENARIO.defaults()["paths"], SCENARIO.defaults()["phase_iters"]) == (1, 30)  # the quick default run
     assert resolve(SCENARIO, {"preset": "fig3c"})[2] == list(range(2, 17, 2))
     with pytest.raises(ParameterError):
         configurations(dict(SCENARIO.defaults(), alpha_ub=3.5, K=0))
