@@ -29,8 +29,11 @@ on the true ``min_k N_k/D_k``, and never returns worse than the starting phases.
 >>> def terms(U, q):                                                   # two users: |q^H vbar|^2 / 1 and 1 / 1
 ...     g = jnp.sum(jnp.abs(jnp.conj(q) @ U) ** 2)
 ...     return jnp.stack([g, jnp.ones_like(g)]), jnp.ones((2,), g.dtype)
->>> v, val, res = minmax_ratio.minmax_ratio_sdr(terms, jax.random.key(0), jnp.ones(3, jnp.complex64), args=(q,))
->>> round(float(val), 3)                                               # min(16, 1)
+>>> v = q[:3] / q[3]                                                   # the coherent phases: |q^H [v; 1]|^2 = 16
+>>> num, den = terms(jnp.concatenate([v, jnp.ones(1, v.dtype)])[:, None], q)
+>>> [round(float(x), 3) for x in num / den]
+[16.0, 1.0]
+>>> float(minmax_ratio.min_ratio_phases(terms, v, q))                 # min(16, 1)
 1.0
 """
 from __future__ import annotations
