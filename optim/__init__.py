@@ -13,12 +13,12 @@ loop a jit-compilable ``lax`` loop so optimisers run inside ``jit``/``vmap``
   :mod:`optim.rayleigh` (generalised eigenvector), :mod:`optim.sdr`
   (Burer-Monteiro SDR + Gaussian randomisation), :mod:`optim.sca`
   (DC tangents), :mod:`optim.ao` (alternating driver).
+* :mod:`optim.problems` -- shared test problems; :mod:`optim.cvx_reference` --
+  cvxpy/Clarabel reference SDR (optional extra ``cvx``; tests/benchmarks only).
 * :mod:`optim.receivers` -- MMSE / generalised-Rayleigh-quotient receivers in closed form, batched;
   :mod:`optim.minmax_ratio` -- max-min of ratios over the lifted SDR (generalised Dinkelbach +
   Burer-Monteiro + Gaussian randomisation); :mod:`optim.cvx_minmax_ratio` -- its cvxpy reference;
   :mod:`optim.oblique_cg` -- Riemannian CG on rows-on-spheres (phases as ``(n, 1)``, BM factors).
-* :mod:`optim.problems` -- shared test problems; :mod:`optim.cvx_reference` --
-  cvxpy/Clarabel reference SDR (optional extra ``cvx``; tests/benchmarks only).
 
 >>> import optim
 >>> callable(optim.maximize_phases)
