@@ -105,6 +105,19 @@ class Estimate(NamedTuple):
         d["rel_error"] = self.rel_error
         return d
 
+    def clipped(self, low=0.0, high=1.0) -> "Estimate":
+        """The estimate with its confidence interval clipped to ``[low, high]``, the range of a bounded
+        quantity (a probability: a normal-theory interval of a mean near 1 may otherwise exceed 1).
+
+        >>> Estimate(0.999, 0.001, 0.997, 1.001, 100, 1e-4).clipped().ci_high
+        1.0
+        """
+        def clip(v):
+            c = np.clip(np.asarray(v, float), low, high)
+            return float(c) if np.ndim(c) == 0 else c
+
+        return self._replace(ci_low=clip(self.ci_low), ci_high=clip(self.ci_high))
+
 
 class EngineState(NamedTuple):
     """Resumable accumulator state (host numpy arrays; the statistics flattened and concatenated
@@ -484,15 +497,57 @@ def finalize(state: EngineState, *, probabilities=(), confidence=0.95, ci_method
     return out
 
 
-def _should_stop(est: Estimates, target_rel_error, min_events, stop_on):
-    names = stop_on if stop_on is not None else list(est)
-    ok = True
-    if target_rel_error is not None:
-        ok &= all(bool(np.all(est[n].rel_error <= target_rel_error)) for n in names)
-    if min_events is not None:
-        probs = [n for n in names if est[n].kind == "probability"]
-        ok &= all(bool(np.all(est[n].events >= min_events)) for n in probs)
-    return ok
+_NO_EVENT_BOUND = -math.log(0.05)  # 95% upper bound on a rate after n event-free trials: 2.996 / n ("rule of three")
+
+
+def stopping_status(est: Estimates, *, target_rel_error=None, min_events=None, stop_on=None,
+                    num_samples=None) -> dict:
+    """Where each statistic stands against a stopping rule: ``{name: {"reached", "unreachable"}}``
+    (boolean arrays of the statistic's shape).
+
+    ``reached``: the relative error is at most ``target_rel_error`` and (probabilities) at least
+    ``min_events`` events were seen. ``unreachable``: not reached, no realisation so far differed from 0
+    (no event), and even the 95% upper bound of the rate of nonzero realisations, ``2.996 / n`` after
+    ``n`` samples, cannot reach the target within ``num_samples``: a statistic that is nonzero with
+    probability ``q`` has a relative error of at least ``sqrt((1 - q) / (N q))`` after ``N`` samples, so
+    the target ``e`` needs ``q >= 1 / (1 + N e**2)``, and ``min_events = m`` needs ``q >= m / N``.
+    The engine stops when every entry of every statistic in ``stop_on`` (default: all) is reached or
+    unreachable.
+
+    >>> e = Estimates(z=Estimate(0.0, 0.0, 0.0, 0.0, 40_000, 0.0, "probability", 0.0),
+    ...               x=Estimate(2.0, 0.01, 1.98, 2.02, 40_000, 4.0))
+    >>> st = stopping_status(e, target_rel_error=0.01, num_samples=10**8)
+    >>> bool(st["x"]["reached"]), bool(st["z"]["reached"]), bool(st["z"]["unreachable"])
+    (True, False, True)
+    """
+    names = list(est) if stop_on is None else list(stop_on)
+    out = {}
+    for name in names:
+        e = est[name]
+        n = int(e.num_samples)
+        shape = np.shape(e.mean)
+        reached = np.ones(shape, bool)
+        need_q = 0.0  # the smallest rate of nonzero realisations that could still reach the rule
+        if target_rel_error is not None:
+            with np.errstate(invalid="ignore"):
+                reached &= np.asarray(e.rel_error, float) <= target_rel_error
+            if num_samples is not None:
+                need_q = max(need_q, 1.0 / (1.0 + float(num_samples) * float(target_rel_error) ** 2))
+        if min_events is not None and e.kind == "probability":
+            reached &= np.asarray(e.events, float) >= min_events
+            if num_samples is not None:
+                need_q = max(need_q, float(min_events) / float(num_samples))
+        silent = (np.asarray(e.mean, float) == 0) & (np.nan_to_num(np.asarray(e.variance, float)) == 0)
+        bound = _NO_EVENT_BOUND / n if n > 0 else 1.0
+        unreachable = ~reached & silent & (num_samples is not None) & (bound < need_q)
+        out[name] = {"reached": reached, "unreachable": unreachable}
+    return out
+
+
+def _should_stop(est: Estimates, target_rel_error, min_events, stop_on, num_samples=None):
+    st = stopping_status(est, target_rel_error=target_rel_error, min_events=min_events, stop_on=stop_on,
+                         num_samples=num_samples)
+    return all(bool(np.all(s["reached"] | s["unreachable"])) for s in st.values())
 
 
 _SHAPE_CACHE: dict = {}
@@ -650,7 +705,7 @@ def estimate(
                 checkpoint(state)
             if (target_rel_error is not None or min_events is not None) and done >= min_samples:
                 est = finalize(state, probabilities=probabilities, confidence=confidence, ci_method=ci_method)
-                if _should_stop(est, target_rel_error, min_events, stop_on):
+                if _should_stop(est, target_rel_error, min_events, stop_on, num_samples):
                     break
     finally:
         if bar is not None:
@@ -726,6 +781,140 @@ def mean(fn, key, num_samples: int, *, args: tuple = (), statistics: Sequence[st
         log_space = tuple(n for n in getattr(fn, "LOG_SPACE", ()) if n in out)
     leaves, static_fn = split_dynamic((fn, args))
     return _mean_jit(static_fn, leaves, key, num_samples, names, tuple(n for n in names if n in log_space))
+
+
+class MemoryEstimate(NamedTuple):
+    """Memory one engine step needs on one device (see :func:`memory_estimate`)."""
+
+    bytes: int  # estimated peak bytes per device while one chunk is evaluated
+    realisations: int  # realisations evaluated at once per device (one chunk)
+    method: str  # "upper bound" (sum of every intermediate, no reuse) or "XLA memory analysis"
+    available: int | None  # free bytes per device (None: unknown)
+    device: str
+
+    @property
+    def fits(self) -> bool:
+        return self.available is None or self.bytes <= self.available
+
+
+def available_memory(devices: int | None = None) -> int | None:
+    """Free memory per device in bytes: the allocator's limit minus what is in use on an accelerator;
+    on CPU the host's available memory (``MemAvailable``) shared by the ``devices`` (simulated) devices.
+    ``IRSJAX_MEMORY_LIMIT`` (bytes, or with a suffix: ``8G``, ``512M``) overrides it. None when unknown."""
+    import os
+
+    env = os.environ.get("IRSJAX_MEMORY_LIMIT", "").strip()
+    if env:
+        return parse_bytes(env)
+    dev = jax.local_devices()[0]
+    try:
+        st = dev.memory_stats() or {}
+    except Exception:  # noqa: BLE001 - not every backend reports memory
+        st = {}
+    if st.get("bytes_limit"):
+        return int(st["bytes_limit"]) - int(st.get("bytes_in_use", 0))
+    if dev.platform != "cpu":
+        return None
+    try:
+        with open("/proc/meminfo") as f:
+            info = dict(line.split(":", 1) for line in f)
+        avail = int(info["MemAvailable"].split()[0]) * 1024
+    except (OSError, KeyError, ValueError):
+        try:
+            avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            return None
+    n = len(jax.devices()) if devices is None else int(devices)
+    return avail // max(n, 1)
+
+
+def parse_bytes(text) -> int:
+    """``"8G"``, ``"512M"``, ``"1.5e9"`` -> bytes (powers of 1024 for K/M/G/T).
+
+    >>> parse_bytes("2G"), parse_bytes("1024")
+    (2147483648, 1024)
+    """
+    t = str(text).strip().upper().removesuffix("B").removesuffix("I")
+    mult = {"K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}.get(t[-1:], 1)
+    v = float(t[:-1] if mult > 1 else t)
+    if not math.isfinite(v) or v < 0:
+        raise ValueError(f"not a memory size: {text!r}")
+    return int(v * mult)
+
+
+def format_bytes(n) -> str:
+    """``1536 -> '1.5 KiB'``."""
+    n = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if abs(n) < 1024 or unit == "PiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+
+
+def _jaxpr_bytes(jaxpr) -> int:
+    """Sum of the sizes of every intermediate of a jaxpr (and its sub-jaxprs): no buffer reuse."""
+    total = 0
+    for eqn in jaxpr.eqns:
+        for v in eqn.outvars:
+            aval = getattr(v, "aval", None)
+            if hasattr(aval, "shape") and hasattr(aval, "dtype"):
+                try:
+                    total += int(np.prod(aval.shape, dtype=np.int64)) * np.dtype(aval.dtype).itemsize
+                except TypeError:  # key types and other extended dtypes
+                    total += int(np.prod(aval.shape, dtype=np.int64)) * 8
+        for p in eqn.params.values():
+            for sub in (p if isinstance(p, (list, tuple)) else (p,)):
+                inner = getattr(sub, "jaxpr", sub)
+                if hasattr(inner, "eqns"):
+                    total += _jaxpr_bytes(inner)
+    return total
+
+
+def memory_estimate(fn, key, *, args: tuple = (), batch_size: int | None = None, devices: int | None = None,
+                    compile: bool | None = None) -> MemoryEstimate:
+    """Peak memory per device of one step of :func:`estimate` (one chunk, :func:`chunk_blocks`).
+
+    Memory is bounded by the chunk, not by the sample count or the batch size. The estimate is an
+    upper bound (every intermediate of one realisation, times the realisations of a chunk, without
+    buffer reuse) when that bound is under half the available memory; otherwise (or with
+    ``compile=True``) the engine's batch program is compiled and XLA's memory analysis read
+    (temporaries + arguments + outputs), which is what the run will need.
+
+    >>> import jax
+    >>> m = memory_estimate(lambda k: {"x": jax.random.normal(k, (4,))}, jax.random.key(0))
+    >>> m.realisations >= BLOCK and m.bytes > 0
+    True
+    """
+    mesh = device_mesh(devices)
+    ndev = 1 if mesh is None else mesh.devices.size
+    chunk = chunk_blocks()
+    args = tuple(jax.tree_util.tree_map(lambda a: jnp.asarray(a) if isinstance(a, (int, float, complex)) and
+                                        not isinstance(a, bool) else a, a) for a in args)
+    avail = available_memory(ndev)
+    dev = str(jax.local_devices()[0])
+    realisations = chunk * BLOCK
+    if compile is not True:
+        jaxpr = jax.make_jaxpr(lambda k: fn(k, *args))(key)
+        upper = _jaxpr_bytes(jaxpr.jaxpr) * realisations
+        if compile is False or avail is None or upper <= avail // 2:
+            return MemoryEstimate(int(upper), realisations, "upper bound", avail, dev)
+    leaves, static_fn = split_dynamic((fn, args))
+    shapes = _statistic_shapes(fn, args, static_fn, leaves, key)
+    state = init_state(shapes)
+    bs = default_batch_size() if batch_size is None else int(batch_size)
+    chunks = max(1, -(-bs // (BLOCK * chunk)))
+    slots = -(-chunks // ndev)
+    dt = state.sum_hi.dtype
+    acc = jnp.zeros(state.sum_hi.shape, dt)
+    lowered = _run_batch.lower(static_fn, state.layout, chunk, slots if mesh is not None else 0, mesh, leaves, key,
+                               jnp.uint32(0), jnp.int32(1), jnp.uint32(1), jnp.int32(0), jnp.asarray(0, dt), acc,
+                               acc, acc)
+    ma = lowered.compile().memory_analysis()
+    if ma is None:
+        return MemoryEstimate(0, realisations, "unknown", avail, dev)
+    used = (int(ma.temp_size_in_bytes) + int(ma.argument_size_in_bytes) + int(ma.output_size_in_bytes)
+            - int(getattr(ma, "alias_size_in_bytes", 0)))
+    return MemoryEstimate(used, realisations, "XLA memory analysis", avail, dev)
 
 
 def variance_reduction(plain: Estimate, improved: Estimate) -> float:

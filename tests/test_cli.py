@@ -130,7 +130,9 @@ def test_interrupted_run_resumes_without_losing_points(tmp_path, capsys, monkeyp
 
     import dataclasses
     monkeypatch.setattr(cli, "load_scenario", lambda name: dataclasses.replace(W.SCENARIO, point=flaky))
-    args = ["run", "wiretap", "--set", "P_dBm=0:20:5", "--out", str(out_dir)] + TINY
+    # a sweep over K runs point by point (K changes the channels' law: no shared draws), so points finish one by one
+    sweep = ["--set", "sweep=K", "--set", "K=2:10:2", "--set", "P_dBm=10"]
+    args = ["run", "wiretap", *sweep, "--out", str(out_dir)] + TINY
     code, _, err = run_cli(args, capsys)
     assert code == 130 and "resume" in err
     assert not (out_dir / "results.json").exists()
@@ -142,7 +144,7 @@ def test_interrupted_run_resumes_without_losing_points(tmp_path, capsys, monkeyp
     resumed = json.loads((out_dir / "results.json").read_text())
     monkeypatch.setattr(cli, "load_scenario", lambda name: W.SCENARIO)
     fresh_dir = tmp_path / "fresh"
-    code, _, _ = run_cli(["run", "wiretap", "--set", "P_dBm=0:20:5", "--out", str(fresh_dir)] + TINY, capsys)
+    code, _, _ = run_cli(["run", "wiretap", *sweep, "--out", str(fresh_dir)] + TINY, capsys)
     fresh = json.loads((fresh_dir / "results.json").read_text())
     assert resumed["series"] == fresh["series"]
 
