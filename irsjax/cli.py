@@ -233,7 +233,7 @@ work; run the same command again to resume it.
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="irsjax", description="IRS physical-layer security: Monte Carlo, analysis and phase design "
                                            "in JAX.")
-    sub = p.add_subparsers(dest="command", parser_class=_Parser, metavar="{list,run,plot}")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND", title="commands")
     sub.add_parser("list", help="list the installed scenarios")
     r = sub.add_parser("run", help="run a scenario sweep", add_help=False,
                        usage="irsjax run NAME [--set KEY=VALUE ...] [options]",
@@ -377,12 +377,12 @@ class CliProgress:
                 self._bar = tqdm(total=1000, file=self.stream, leave=False, dynamic_ncols=True,
                                  bar_format="{desc}: {percentage:3.0f}%|{bar}|")
                 self._refresh()
-            if self.mode != "quiet" and self._thread is None:
-                self._thread = threading.Thread(target=self._tick, name="irsjax-progress", daemon=True)
-                self._thread.start()
 
     def engine_start(self, *, label, samples, done, points):
         with self._lock:
+            if self.mode != "quiet" and self._thread is None:  # from the first pass on (after the checks)
+                self._thread = threading.Thread(target=self._tick, name="irsjax-progress", daemon=True)
+                self._thread.start()
             self._passes += 1
             self._shared = self._shared or points > 1
             self._pass = [label, samples, done, points, self._passes]

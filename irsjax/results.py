@@ -338,7 +338,7 @@ class OutputDir:
 
     def _link(self, name, target):
         """Make ``name`` (in the state dir or the output dir) a symbolic link to ``target`` by one atomic rename."""
-        tmp = f"{name}.tmp-{uuid.uuid4().hex[:8]}"
+        tmp = os.path.join(os.path.dirname(name), f"{_TMP}{uuid.uuid4().hex[:8]}-{os.path.basename(name)}")
         os.symlink(target, tmp)
         try:
             os.replace(tmp, name)
@@ -434,7 +434,7 @@ class OutputDir:
                 except OSError:
                     pass
         for entry in os.listdir(self.path):  # leftovers of _link / _atomic_write
-            if entry.startswith(_TMP) or (entry.startswith(RESULT_FILES) and ".tmp-" in entry):
+            if entry.startswith(_TMP):
                 try:
                     os.remove(os.path.join(self.path, entry))
                 except OSError:
