@@ -389,6 +389,7 @@ class CliProgress:
             self._refresh()
 
     def engine_update(self, done, total):
+        _Interrupt.check()  # after every batch (its checkpoint is saved): stop here if a signal was swallowed
         with self._lock:
             if self._pass is not None:
                 self._pass[2], self._pass[1] = done, total
@@ -401,6 +402,7 @@ class CliProgress:
                 self._pass = None
 
     def point_done(self, index, x, elapsed, resumed):
+        _Interrupt.check()
         if resumed:
             return
         with self._lock:
@@ -619,6 +621,7 @@ def cmd_run(args, parser) -> int:
         meta["run_id"] = R.new_run_id()
         res["meta"] = {**res.get("meta", {}), **meta}
         reporter.close()
+        _Interrupt.check()
         paths = outdir.commit(res, plot=not args.no_plot)
         store.remove()
     except KeyboardInterrupt:
@@ -653,17 +656,41 @@ def cmd_plot(args) -> int:
     return 0
 
 
-def _sigterm(signum, frame):
-    raise KeyboardInterrupt
+class _Interrupt:
+    """SIGINT/SIGTERM: raise KeyboardInterrupt now, and again at the next checkpoint if the first one was
+    swallowed (a signal that lands in a garbage-collection callback is ignored by Python)."""
+
+    requested = False
+
+    @classmethod
+    def handler(cls, signum, frame):
+        cls.requested = True
+        raise KeyboardInterrupt
+
+    @classmethod
+    def check(cls):
+        if cls.requested:
+            raise KeyboardInterrupt
 
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in argv
+    _Interrupt.requested = False
+    previous = {}
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            previous[sig] = signal.signal(sig, _Interrupt.handler)
+        except (ValueError, OSError):  # not the main thread
+            pass
     try:
-        signal.signal(signal.SIGTERM, _sigterm)
-    except (ValueError, OSError):  # not the main thread
-        pass
+        return _main(argv, debug)
+    finally:
+        for sig, h in previous.items():
+            signal.signal(sig, h)
+
+
+def _main(argv, debug) -> int:
     try:
         parser, args = _parse_args(argv)
         if args.command == "list":

@@ -236,8 +236,10 @@ class _Run:
             f"{fmt(m.available)} is available on {m.device}; {' or '.join(fixes)} (--batch-size does not lower "
             f"it: memory is bounded per engine step; IRSJAX_MEMORY_LIMIT overrides the available memory)")
 
-    def engine(self, fn, key, samples, *, args=(), tag, label, call, xs, kw) -> montecarlo.Estimates:
-        """One Monte Carlo pass: memory check, resume, checkpoints, progress, stopping log."""
+    def engine(self, fn, key, samples, *, args=(), tag, label, call, xs=None, x=None, kw) -> montecarlo.Estimates:
+        """One Monte Carlo pass: memory check, resume, checkpoints, progress, stopping log. ``xs``: the sweep
+        values along the statistics' leading point axis (a shared-draw pass); else ``x``: the point's value
+        (None: every point)."""
         store, rep = self.store, self.reporter
         points = 1 if xs is None else len(xs)
         self.check_memory(fn, args, key, kw, points)
@@ -256,10 +258,10 @@ class _Run:
         finally:
             rep.engine_end()
         if self.rule:
-            self._log_stopping(est, kw, samples, call, xs)
+            self._log_stopping(est, kw, samples, call, xs, x)
         return est
 
-    def _log_stopping(self, est, kw, samples, call, xs):
+    def _log_stopping(self, est, kw, samples, call, xs, x_single):
         names = kw.get("stop_on") or [n for n in est if not n.endswith("@diff")]
         st = montecarlo.stopping_status(est, target_rel_error=kw.get("target_rel_error"),
                                         min_events=kw.get("min_events"), stop_on=names, num_samples=samples)
@@ -267,7 +269,7 @@ class _Run:
             e = est[name]
             rel = np.asarray(e.rel_error, float)
             ev = np.asarray(e.events, float)
-            pts = [None] if xs is None else list(xs)
+            pts = [x_single] if xs is None else list(xs)
             for j, x in enumerate(pts):
                 sel = (lambda a: a) if xs is None else (lambda a, j=j: a[j])
                 reached, unreach = np.asarray(sel(s["reached"])), np.asarray(sel(s["unreachable"]))
@@ -376,7 +378,7 @@ class RunContext:
         tag = f"{self.point_id}#{call}"
         if self._run is not None:
             return self._run.engine(fn, key, samples, args=args, tag=tag, label=self.point_id, call=call,
-                                    xs=None if self._x is None else [self._x], kw=kw)
+                                    x=self._x, kw=kw)
         resume = self.store.engine_state(tag) if self.store is not None else None
         checkpoint = (lambda st: self.store.save_engine_state(tag, st)) if self.store is not None else None
         return montecarlo.estimate(fn, key, samples, args=args, progress=(f"{self.point_id}" if self.progress else False),
