@@ -112,11 +112,14 @@ class Estimate(NamedTuple):
         >>> Estimate(0.999, 0.001, 0.997, 1.001, 100, 1e-4).clipped().ci_high
         1.0
         """
-        def clip(v):
-            c = np.clip(np.asarray(v, float), low, high)
+        def clip(v, a, b):
+            c = np.clip(np.asarray(v, float), a, b)
             return float(c) if np.ndim(c) == 0 else c
 
-        return self._replace(ci_low=clip(self.ci_low), ci_high=clip(self.ci_high))
+        lg = lambda v: math.log10(v) if v > 0 else -math.inf  # noqa: E731
+        return self._replace(ci_low=clip(self.ci_low, low, high), ci_high=clip(self.ci_high, low, high),
+                             log10_ci_low=clip(self.log10_ci_low, lg(low), lg(high)),
+                             log10_ci_high=clip(self.log10_ci_high, lg(low), lg(high)))
 
 
 class EngineState(NamedTuple):
@@ -530,18 +533,31 @@ def stopping_status(est: Estimates, *, target_rel_error=None, min_events=None, s
         need_q = 0.0  # the smallest rate of nonzero realisations that could still reach the rule
         if target_rel_error is not None:
             with np.errstate(invalid="ignore"):
-                reached &= np.asarray(e.rel_error, float) <= target_rel_error
+                reached &= relative_error(e) <= target_rel_error
             if num_samples is not None:
                 need_q = max(need_q, 1.0 / (1.0 + float(num_samples) * float(target_rel_error) ** 2))
         if min_events is not None and e.kind == "probability":
             reached &= np.asarray(e.events, float) >= min_events
             if num_samples is not None:
                 need_q = max(need_q, float(min_events) / float(num_samples))
-        silent = (np.asarray(e.mean, float) == 0) & (np.nan_to_num(np.asarray(e.variance, float)) == 0)
+        silent = ((np.asarray(e.mean, float) == 0) & (np.nan_to_num(np.asarray(e.variance, float)) == 0)
+                  & ~np.isfinite(np.asarray(e.log10_mean, float)))  # (a log-space mean below float range is not 0)
         bound = _NO_EVENT_BOUND / n if n > 0 else 1.0
         unreachable = ~reached & silent & (num_samples is not None) & (bound < need_q)
         out[name] = {"reached": reached, "unreachable": unreachable}
     return out
+
+
+def relative_error(e: Estimate, confidence: float = 0.95):
+    """``std_err / |mean|`` (inf for a zero mean); for a log-space statistic whose mean is below the float
+    range, the relative error its log10 interval implies."""
+    rel = np.asarray(e.rel_error, float)
+    l10, hi = np.asarray(e.log10_mean, float), np.asarray(e.log10_ci_high, float)
+    with np.errstate(invalid="ignore", over="ignore"):
+        fix = np.isfinite(l10) & np.isfinite(hi) & ~np.isfinite(rel)
+        if np.any(fix):
+            rel = np.where(fix, (10.0 ** np.where(fix, hi - l10, 0.0) - 1.0) / _z(confidence), rel)
+    return rel
 
 
 def _should_stop(est: Estimates, target_rel_error, min_events, stop_on, num_samples=None):
@@ -871,7 +887,7 @@ def _jaxpr_bytes(jaxpr) -> int:
 
 
 def memory_estimate(fn, key, *, args: tuple = (), batch_size: int | None = None, devices: int | None = None,
-                    compile: bool | None = None) -> MemoryEstimate:
+                    compile: bool | None = None, log_space: Sequence[str] | None = None) -> MemoryEstimate:
     """Peak memory per device of one step of :func:`estimate` (one chunk, :func:`chunk_blocks`).
 
     Memory is bounded by the chunk, not by the sample count or the batch size. The estimate is an
@@ -900,15 +916,17 @@ def memory_estimate(fn, key, *, args: tuple = (), batch_size: int | None = None,
             return MemoryEstimate(int(upper), realisations, "upper bound", avail, dev)
     leaves, static_fn = split_dynamic((fn, args))
     shapes = _statistic_shapes(fn, args, static_fn, leaves, key)
-    state = init_state(shapes)
+    if log_space is None:
+        log_space = tuple(n for n in getattr(fn, "LOG_SPACE", ()) if n in shapes)
+    state = init_state(shapes, log_names=log_space)
     bs = default_batch_size() if batch_size is None else int(batch_size)
     chunks = max(1, -(-bs // (BLOCK * chunk)))
     slots = -(-chunks // ndev)
     dt = state.sum_hi.dtype
     acc = jnp.zeros(state.sum_hi.shape, dt)
-    lowered = _run_batch.lower(static_fn, state.layout, chunk, slots if mesh is not None else 0, mesh, leaves, key,
-                               jnp.uint32(0), jnp.int32(1), jnp.uint32(1), jnp.int32(0), jnp.asarray(0, dt), acc,
-                               acc, acc)
+    lowered = _run_batch.lower(static_fn, state.layout, state.log_mask, chunk, slots if mesh is not None else 0, mesh,
+                               leaves, key, jnp.uint32(0), jnp.int32(1), jnp.uint32(1), jnp.int32(0),
+                               jnp.asarray(0, dt), acc, acc, acc)
     ma = lowered.compile().memory_analysis()
     if ma is None:
         return MemoryEstimate(0, realisations, "unknown", avail, dev)

@@ -221,7 +221,8 @@ class _Run:
         if ck in self._checked:
             return
         self._checked.add(ck)
-        m = montecarlo.memory_estimate(fn, key, args=args, batch_size=kw.get("batch_size"), devices=kw.get("devices"))
+        m = montecarlo.memory_estimate(fn, key, args=args, batch_size=kw.get("batch_size"), devices=kw.get("devices"),
+                                      log_space=kw.get("log_space"))
         if m.fits:
             return
         fmt = montecarlo.format_bytes
@@ -267,7 +268,7 @@ class _Run:
                                         min_events=kw.get("min_events"), stop_on=names, num_samples=samples)
         for name, s in st.items():
             e = est[name]
-            rel = np.asarray(e.rel_error, float)
+            rel = montecarlo.relative_error(e)
             ev = np.asarray(e.events, float)
             pts = [x_single] if xs is None else list(xs)
             for j, x in enumerate(pts):
@@ -723,10 +724,13 @@ def _clip_bounded(scenario: Scenario, series: dict):
         if b is None or s.analytical:
             continue
         lo, hi = float(b[0]), float(b[1])
-        for k in ("ci_low", "ci_high"):
+        log_lo = math.log10(lo) if lo > 0 else -math.inf
+        log_hi = math.log10(hi) if hi > 0 else -math.inf
+        for k, a, z in (("ci_low", lo, hi), ("ci_high", lo, hi), ("log10_ci_low", log_lo, log_hi),
+                        ("log10_ci_high", log_lo, log_hi)):
             if k in d:
-                d[k] = [None if v is None else (min(max(v, lo), hi) if np.ndim(v) == 0 else
-                                                np.clip(np.asarray(v, float), lo, hi).tolist()) for v in d[k]]
+                d[k] = [None if v is None else (min(max(v, a), z) if np.ndim(v) == 0 else
+                                                np.clip(np.asarray(v, float), a, z).tolist()) for v in d[k]]
 
 
 def run_sweep(scenario: Scenario, params: dict, sweep_name: str, values: Sequence, *, seed: int = 0,
