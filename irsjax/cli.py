@@ -449,7 +449,8 @@ class CliProgress:
         el = now - self.t0
         f = self.fraction()
         todo = self.points - self.resumed
-        pts = f"{self.sweep_name}: {self.finished}/{todo} points" + (f" ({self.resumed} resumed)" if self.resumed else "")
+        pts = f"{self.sweep_name}: {self.finished}/{todo} points"
+        pts += f" ({self.resumed} resumed)" if self.resumed else ""
         parts = [pts]
         if self._pass is not None:
             label, samples, done, p, num = self._pass
@@ -604,7 +605,7 @@ def cmd_run(args, parser) -> int:
     resumed = store.resumed_points
     progress_on = sys.stderr.isatty() if args.progress is None else args.progress
     mode = "bar" if progress_on else ("quiet" if args.progress is False else "lines")
-    reporter = CliProgress(mode)
+    reporter = CliProgress(mode, interval=PROGRESS_INTERVAL_S)
     if store.resumed_points or store.data["engine"]:
         print(f"resuming: {store.resumed_points} finished point(s) found in {out}"
               + (" and the checkpoint of the pass in progress" if store.data["engine"] else ""), file=sys.stderr)

@@ -133,7 +133,8 @@ def parse_values(param: Param, text: str) -> list:
         try:
             a, b, s = (float(p) for p in parts)
         except ValueError:
-            raise ParameterError(f"parameter '{param.name}': range must be numbers start:stop:step, got {text!r}") from None
+            raise ParameterError(f"parameter '{param.name}': range must be numbers start:stop:step, "
+                                 f"got {text!r}") from None
         if not all(map(math.isfinite, (a, b, s))) or s == 0 or (b - a) / s < 0:
             raise ParameterError(f"parameter '{param.name}': empty or infinite range {text!r}")
         q = (b - a) / s + 1e-9
@@ -161,7 +162,8 @@ def resolve(scenario, overrides: Mapping[str, str]) -> tuple[dict, str, list]:
     if preset is not None:
         if preset not in scenario.presets:
             known = list(scenario.presets)
-            raise ParameterError(f"unknown preset '{preset}' for scenario '{scenario.name}'{did_you_mean(preset, known)} "
+            raise ParameterError(f"unknown preset '{preset}' for scenario '{scenario.name}'"
+                                 f"{did_you_mean(preset, known)} "
                                  f"(known: {', '.join(known) or 'none'})")
         base = {k: str(v) for k, v in scenario.presets[preset].items()}
         base.update(overrides)
@@ -179,7 +181,8 @@ def resolve(scenario, overrides: Mapping[str, str]) -> tuple[dict, str, list]:
             multi[name] = vals
     if sweep_name is None:
         if len(multi) > 1:
-            raise ParameterError(f"several parameters have several values ({', '.join(multi)}); choose one with --set sweep=NAME")
+            raise ParameterError(f"several parameters have several values ({', '.join(multi)}); "
+                                 f"choose one with --set sweep=NAME")
         sweep_name = next(iter(multi)) if multi else scenario.sweep
     p = scenario.param(sweep_name)
     if not p.sweepable:

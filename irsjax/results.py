@@ -147,7 +147,8 @@ def plot_results(results: dict, path: str | None = None):
     x = np.asarray(results["x"]["values"], dtype=float)
     for ax, pname in zip(axes[0], names):
         pinfo = panels[pname]
-        for i, (label, s) in enumerate((k, v) for k, v in results["series"].items() if v.get("panel", "value") == pname):
+        in_panel = [(k, v) for k, v in results["series"].items() if v.get("panel", "value") == pname]
+        for i, (label, s) in enumerate(in_panel):
             y = np.array([np.nan if v is None else v for v in s["mean"]], dtype=float)
             color = f"C{i % 10}"
             if s.get("analytical") or "ci_low" not in s:

@@ -382,7 +382,8 @@ class RunContext:
                                     x=self._x, kw=kw)
         resume = self.store.engine_state(tag) if self.store is not None else None
         checkpoint = (lambda st: self.store.save_engine_state(tag, st)) if self.store is not None else None
-        return montecarlo.estimate(fn, key, samples, args=args, progress=(f"{self.point_id}" if self.progress else False),
+        return montecarlo.estimate(fn, key, samples, args=args,
+                                   progress=(f"{self.point_id}" if self.progress else False),
                                    resume=resume, checkpoint=checkpoint, **kw)
 
 
@@ -583,7 +584,8 @@ def _encode_value(v):
 
 
 def signature_of(scenario_name, params, sweep_name, values, seed, samples, extra=()) -> str:
-    blob = json.dumps([scenario_name, params, sweep_name, values, seed, samples, list(extra)], sort_keys=True, default=str)
+    blob = json.dumps([scenario_name, params, sweep_name, values, seed, samples, list(extra)], sort_keys=True,
+                      default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -653,7 +655,8 @@ def _stop_plan(scenario: Scenario, names, labels: dict, calls: dict):
             hits = [(c, name) for c, st in calls.items() if name in st]
         if not hits:
             if name in series and series[name].analytical:
-                raise ParameterError(f"--stop-on: series '{name}' is analytical (it has no Monte Carlo error to stop on)")
+                raise ParameterError(f"--stop-on: series '{name}' is analytical (it has no Monte Carlo error to "
+                                     f"stop on)")
             if name in series:
                 raise ParameterError(f"--stop-on: series '{name}' is not an engine statistic passed through by the "
                                      f"scenario; name engine statistics instead ({', '.join(all_stats)})")
@@ -708,7 +711,8 @@ def _encode_paired(paired, values):
     for rnd, idx, diffs in paired:
         xs = [values[i] for i in idx]
         out.append({"call": rnd, "between": [[a, b] for a, b in zip(xs[:-1], xs[1:])],
-                    "statistics": {k: {"mean": np.atleast_1d(e.mean).tolist(), "ci_low": np.atleast_1d(e.ci_low).tolist(),
+                    "statistics": {k: {"mean": np.atleast_1d(e.mean).tolist(),
+                                       "ci_low": np.atleast_1d(e.ci_low).tolist(),
                                        "ci_high": np.atleast_1d(e.ci_high).tolist(),
                                        "std_err": np.atleast_1d(e.std_err).tolist()}
                                    for k, e in diffs.items()}})

@@ -42,7 +42,8 @@ def test_run_writes_contract_files(tmp_path, capsys):
     assert r["scenario"] == "wiretap" and r["seed"] == 5 and r["samples"] == 3000
     assert r["x"] == {**r["x"], "name": "P_dBm", "values": [0.0, 5.0, 10.0]}
     assert r["params"]["K"] == 16 and r["params"]["R_s"] == 1.0 and r["params"]["noise_dBm"] == -90.0
-    labels = {"asr_aligned", "asr_random", "sop_aligned", "sop_random", "sop_random_analysis", "sop_aligned_conditional"}
+    labels = {"asr_aligned", "asr_random", "sop_aligned", "sop_random", "sop_random_analysis",
+              "sop_aligned_conditional"}
     assert labels <= set(r["series"])
     for lab in labels - {"sop_random_analysis"}:
         s = r["series"][lab]
@@ -96,7 +97,8 @@ def test_sweep_over_k_and_seed_reproducibility(tmp_path, capsys):
     (["run", "wiretap", "--set", "K=4,8", "--set", "P_dBm=1,2"], "several parameters"),
 ])
 def test_bad_input_one_line_error(args, culprit, capsys, tmp_path):
-    code, out, err = run_cli(args + ["--out", str(tmp_path / "o")] if args[0] == "run" and len(args) > 1 else args, capsys)
+    add_out = args[0] == "run" and len(args) > 1
+    code, out, err = run_cli(args + ["--out", str(tmp_path / "o")] if add_out else args, capsys)
     assert code == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
@@ -153,7 +155,8 @@ def test_console_script_end_to_end(tmp_path):
     exe = os.path.join(os.path.dirname(sys.executable), "irsjax")
     r = subprocess.run([exe, "run", "wiretap", "--set", "K=0", "--out", str(tmp_path)], capture_output=True, text=True)
     assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and "'K'" in r.stderr
-    r = subprocess.run([exe, "run", "wiretap", "--samples", "1000", "--set", "P_dBm=10", "--out", str(tmp_path / "ok"), "--no-plot"],
+    r = subprocess.run([exe, "run", "wiretap", "--samples", "1000", "--set", "P_dBm=10", "--out", str(tmp_path / "ok"),
+                        "--no-plot"],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "ok" / "results.json").exists()

@@ -8,7 +8,6 @@
 import json
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -25,7 +24,8 @@ EXE = os.path.join(os.path.dirname(sys.executable), "irsjax")
 def fake_results(run_id, value):
     return {"scenario": "demo", "description": "d", "params": {"P": [0.0, 1.0]}, "units": {"P": ""}, "seed": 0,
             "samples": 10, "x": {"name": "P", "values": [0.0, 1.0], "unit": "", "label": "P", "scale": "linear"},
-            "series": {"s": {"mean": [value, value + 1], "ci_low": [value - 1, value], "ci_high": [value + 1, value + 2],
+            "series": {"s": {"mean": [value, value + 1], "ci_low": [value - 1, value],
+                             "ci_high": [value + 1, value + 2],
                              "std_err": [0.1, 0.1], "num_samples": [10, 10], "kind": "mean", "panel": "p",
                              "analytical": False}},
             "panels": {"p": {"ylabel": "y", "yscale": "linear"}}, "derived": {}, "meta": {"run_id": run_id}}
@@ -243,7 +243,8 @@ ARGS = ["run", "wiretap", "--set", "P_dBm=0,10", "--set", "K=4", "--no-progress"
 
 
 def _run(out, samples, env, plot=True):
-    return subprocess.Popen([EXE, *ARGS, "--samples", str(samples), "--out", str(out)] + ([] if plot else ["--no-plot"]),
+    extra = [] if plot else ["--no-plot"]
+    return subprocess.Popen([EXE, *ARGS, "--samples", str(samples), "--out", str(out)] + extra,
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 

@@ -18,7 +18,8 @@ EXE = os.path.join(os.path.dirname(sys.executable), "irsjax")
 
 def _py(code, env_extra=None, timeout=300):
     env = dict(os.environ, **(env_extra or {}))
-    r = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=env, timeout=timeout)
+    r = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=env,
+                       timeout=timeout)
     assert r.returncode == 0, r.stderr[-2000:]
     return r.stdout
 
@@ -43,7 +44,8 @@ def test_same_estimate_on_1_2_4_devices():
 
 
 def test_cli_devices_option_and_error(tmp_path):
-    r = subprocess.run([EXE, "run", "wiretap", "--devices", "9", "--out", str(tmp_path)], capture_output=True, text=True)
+    r = subprocess.run([EXE, "run", "wiretap", "--devices", "9", "--out", str(tmp_path)], capture_output=True,
+                       text=True)
     assert r.returncode == 2 and "devices must be between 1 and" in r.stderr and r.stderr.count("\n") == 1
 
 
