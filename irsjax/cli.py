@@ -359,7 +359,7 @@ class CliProgress:
         self.sweep_name = ""
         self.t0 = time.monotonic()
         self._last_line = self.t0
-        self._pass = None  # (label, samples, done, points, number)
+        self._pass = None  # [label, samples, done, points, number, expected samples (stopping rule) or None]
         self._passes = 0
         self._shared = False  # a pass evaluated several points at once (a shared-draw sweep)
         self._announced = False
@@ -385,14 +385,14 @@ class CliProgress:
                 self._thread.start()
             self._passes += 1
             self._shared = self._shared or points > 1
-            self._pass = [label, samples, done, points, self._passes]
+            self._pass = [label, samples, done, points, self._passes, None]
             self._refresh()
 
-    def engine_update(self, done, total):
+    def engine_update(self, done, total, expected=None):
         _Interrupt.check()  # after every batch (its checkpoint is saved): stop here if a signal was swallowed
         with self._lock:
             if self._pass is not None:
-                self._pass[2], self._pass[1] = done, total
+                self._pass[2], self._pass[1], self._pass[5] = done, total, expected
             self._refresh()
 
     def engine_end(self):
@@ -438,8 +438,9 @@ class CliProgress:
         todo = max(self.points - self.resumed, 1)
         part = 0.0
         if self._pass is not None:
-            label, samples, done, pts, _ = self._pass
-            frac = min(done / samples, 1.0) if samples else 0.0
+            label, samples, done, pts, _, expected = self._pass
+            need = expected if expected else samples  # a stopping rule's projection, else the sample budget
+            frac = min(done / need, 1.0) if need else 0.0
             calls = max(self._calls_per_point, self._calls_in_point + 1)
             part = (self._calls_in_point + frac) / calls * (pts if pts > 1 else 1)
         return min((self.finished + part) / todo, 1.0)
@@ -453,14 +454,20 @@ class CliProgress:
         pts += f" ({self.resumed} resumed)" if self.resumed else ""
         parts = [pts]
         if self._pass is not None:
-            label, samples, done, p, num = self._pass
+            label, samples, done, p, num, expected = self._pass
             what = f"{p} points at once" if p > 1 else f"{label}"
             parts.append(f"pass {num} ({what}): " + (f"{done:,}/{samples:,} samples" if done else
-                                                     "compiling / first batch"))
+                                                     "compiling / first batch") + self._projection())
         parts.append(f"{_fmt_s(el)} elapsed")
         if f > 0.01 and el > 1:
             parts.append(f"ETA {_fmt_s(el / f - el)}")
         return ", ".join(parts)
+
+    def _projection(self) -> str:
+        expected = self._pass[5] if self._pass is not None else None
+        if not expected or expected >= self._pass[1] or expected <= self._pass[2]:
+            return ""
+        return f" (the stopping rule needs about {expected:,})"
 
     def _refresh(self):
         if self._bar is not None:
@@ -471,8 +478,8 @@ class CliProgress:
             eta = f", ETA {_fmt_s(el / f - el)}" if f > 0.01 and el > 1 else ""
             extra = ""
             if self._pass is not None:
-                extra = (f"pass {self._pass[4]}: {self._pass[2]:,}/{self._pass[1]:,} samples, " if self._pass[2] else
-                         f"pass {self._pass[4]}: compiling, ")
+                extra = (f"pass {self._pass[4]}: {self._pass[2]:,}/{self._pass[1]:,} samples{self._projection()}, "
+                         if self._pass[2] else f"pass {self._pass[4]}: compiling, ")
             text = f"{extra}{_fmt_s(el)}{eta}".replace("{", "{{").replace("}", "}}")
             self._bar.bar_format = "{desc}: {percentage:3.0f}%|{bar}| " + text
             self._bar.n = int(1000 * f)

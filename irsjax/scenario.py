@@ -169,8 +169,9 @@ class SweepProgress:
     def engine_start(self, *, label: str, samples: int, done: int, points: int):
         """A pass over ``points`` sweep points begins (``done`` samples resumed from a checkpoint)."""
 
-    def engine_update(self, done: int, total: int):
-        """``done`` of the pass's ``total`` samples are finished (after every batch)."""
+    def engine_update(self, done: int, total: int, expected: int | None = None):
+        """``done`` of the pass's ``total`` samples are finished (after every batch); ``expected``: with a
+        stopping rule, the samples the pass will likely need (projected from the relative errors so far)."""
 
     def engine_end(self):
         """The pass is finished (or stopped early, or failed)."""
@@ -249,7 +250,7 @@ class _Run:
         def checkpoint(st):
             if store is not None:
                 store.save_engine_state(tag, st)
-            rep.engine_update(st.num_samples, samples)
+            rep.engine_update(st.num_samples, samples, expected=self.expected_samples(st, kw, samples))
 
         rep.engine_start(label=label, samples=samples, done=resume.num_samples if resume is not None else 0,
                          points=points)
@@ -261,6 +262,26 @@ class _Run:
         if self.rule:
             self._log_stopping(est, kw, samples, call, xs, x)
         return est
+
+    def expected_samples(self, state, kw, samples):
+        """With ``--target-rel-error``: the samples the pass will likely need, ``n (r / E)^2`` for the worst
+        relative error ``r`` among the stopping statistics after ``n`` samples (at most ``samples``; None
+        without the rule or while a statistic has no events)."""
+        target = kw.get("target_rel_error")
+        n = state.num_samples
+        if target is None or n <= 0:
+            return None
+        est = montecarlo.finalize(state, probabilities=kw.get("probabilities", ()))
+        names = kw.get("stop_on") or [k for k in est if not k.endswith("@diff")]
+        worst = 0.0
+        for name in names:
+            if name in est:
+                with np.errstate(invalid="ignore"):
+                    r = np.asarray(montecarlo.relative_error(est[name]), float)
+                worst = max(worst, float(np.max(np.where(np.isnan(r), np.inf, r), initial=0.0)))
+        if not math.isfinite(worst):
+            return None
+        return int(min(samples, max(n, math.ceil(n * (worst / target) ** 2))))
 
     def _log_stopping(self, est, kw, samples, call, xs, x_single):
         names = kw.get("stop_on") or [n for n in est if not n.endswith("@diff")]

@@ -116,6 +116,21 @@ def test_stop_on_accepts_engine_statistics_and_rejects_others():
         run_sweep(sc, {"s": 0.5}, "s", [0.5], samples=1000, target_rel_error=0.05, stop_on=["exact"])
 
 
+def test_progress_gets_the_projected_sample_count():
+    seen = []
+
+    class Rec(SweepProgress):
+        def engine_update(self, done, total, expected=None):
+            seen.append((done, total, expected))
+
+    res = run_sweep(_scenario(shared=False), {"s": 0.5}, "s", [0.5], samples=10**7, batch_size=1024,
+                    target_rel_error=0.002, progress=Rec())  # x: rel. error 0.1 / sqrt(n): about 2,500 samples
+    n = res["series"]["a"]["num_samples"][0]
+    assert 1000 < n < 10_000 and seen[-1][0] == n and all(t == 10**7 for _, t, _ in seen)
+    assert all(e is not None and e < 10**6 for _, _, e in seen)
+    assert 0.5 * n <= seen[-2][2] <= 2 * n  # the projection before the last batch is close to what was needed
+
+
 def test_budget_exhausted_is_reported():
     res = run_sweep(_scenario(), {"s": 0.5}, "s", [0.5], samples=4096, target_rel_error=1e-4, stop_on=["a"])
     u = res["stopping"]["unreached"]
