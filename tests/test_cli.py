@@ -160,3 +160,35 @@ def test_console_script_end_to_end(tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "ok" / "results.json").exists()
+
+
+def test_failure_inside_a_run_keeps_the_previous_result_and_finished_points(tmp_path, capsys, monkeypatch):
+    """An error raised after the run has written checkpoints (here: in the second point) exits 1 with one line;
+    the previous complete result stays as it was, the finished point is kept, and the rerun resumes from it."""
+    import dataclasses
+
+    import scenarios.wiretap as W
+
+    out = tmp_path / "r"
+    sweep = ["--set", "sweep=K", "--set", "K=2:6:2", "--set", "P_dBm=10"]
+    assert cli.main(["run", "wiretap", *sweep, "--out", str(out)] + TINY) == 0  # a finished result
+    capsys.readouterr()
+    before = {n: (out / n).read_bytes() for n in ("results.json", "results.csv")}
+    real_point, calls = W.SCENARIO.point, {"n": 0}
+
+    def broken(ctx, params):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("device lost")
+        return real_point(ctx, params)
+
+    monkeypatch.setattr(cli, "load_scenario", lambda name: dataclasses.replace(W.SCENARIO, point=broken))
+    args = ["run", "wiretap", *sweep, "--seed", "1", "--out", str(out)] + TINY
+    code, _, err = run_cli(args, capsys)
+    assert code == 1 and err.count("\n") == 1 and "RuntimeError: device lost" in err and "Traceback" not in err
+    assert {n: (out / n).read_bytes() for n in before} == before
+    assert len(json.loads((out / PartialStore.FILE).read_text())["points"]) == 1
+    monkeypatch.setattr(cli, "load_scenario", lambda name: W.SCENARIO)
+    code, _, err = run_cli(args, capsys)
+    assert code == 0 and "resuming: 1 finished point(s)" in err
+    assert json.loads((out / "results.json").read_text())["seed"] == 1 and not (out / PartialStore.FILE).exists()
