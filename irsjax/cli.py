@@ -543,8 +543,28 @@ def _scenario_help(spec: ScenarioSpec) -> str:
                       "options: 'irsjax run --help'"])
 
 
+_MEMORY_SIZE = re.compile(r"\s*(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?\s*([kmgt]i?)?b?\s*", re.I)
+
+
+def _check_environment():
+    """The environment variables that size the engine (read later, inside the run)."""
+    v = os.environ.get("IRSJAX_CHUNK_BLOCKS", "").strip()
+    if v and not (v.isdigit() and int(v) > 0):
+        raise CliError(f"environment variable IRSJAX_CHUNK_BLOCKS must be a positive integer, got {v!r}")
+    v = os.environ.get("IRSJAX_MEMORY_LIMIT", "").strip()
+    if v and not _MEMORY_SIZE.fullmatch(v):
+        raise CliError(f"environment variable IRSJAX_MEMORY_LIMIT must be a memory size (bytes, or e.g. 16G, "
+                       f"512M), got {v!r}")
+
+
+def _out_of_memory(e: BaseException) -> bool:
+    text = str(e)
+    return isinstance(e, MemoryError) or "RESOURCE_EXHAUSTED" in text or "Out of memory" in text
+
+
 def _validate_run(args, spec: ScenarioSpec) -> dict:
     """Every check that needs neither JAX nor the scenario's code. Returns the run's settings."""
+    _check_environment()
     overrides = _parse_sets(args.set)
     params, sweep_name, values = resolve(spec, overrides)
     limit = MAX_SEED_X64 if args.x64 else MAX_SEED
@@ -725,6 +745,11 @@ def _main(argv, debug) -> int:
         if debug:
             raise
         msg = str(e).splitlines()[0] if str(e) else ""
+        if _out_of_memory(e):  # the estimate before each pass missed it: still one line, with the fix
+            print(f"irsjax: error: out of memory during the run ({type(e).__name__}: {msg[:200]}); lower the sizes "
+                  f"or sweep fewer points at once (memory is bounded per engine step: --batch-size does not change "
+                  f"it; on an accelerator IRSJAX_CHUNK_BLOCKS sets the step's size)", file=sys.stderr)
+            return EXIT_USAGE
         print(f"irsjax: error: {type(e).__name__}: {msg} (rerun with --debug for details)", file=sys.stderr)
         return EXIT_ERROR
 

@@ -192,3 +192,19 @@ def test_failure_inside_a_run_keeps_the_previous_result_and_finished_points(tmp_
     code, _, err = run_cli(args, capsys)
     assert code == 0 and "resuming: 1 finished point(s)" in err
     assert json.loads((out / "results.json").read_text())["seed"] == 1 and not (out / PartialStore.FILE).exists()
+
+
+def test_out_of_memory_inside_a_run_is_one_line_with_the_fix(tmp_path, capsys, monkeypatch):
+    """Where the estimate before a pass misses, XLA's RESOURCE_EXHAUSTED still becomes one line with the fix."""
+    import dataclasses
+
+    import scenarios.wiretap as W
+
+    def oom(ctx, params):
+        raise RuntimeError("RESOURCE_EXHAUSTED: Out of memory while trying to allocate 71468255805440 bytes.\nmore")
+
+    monkeypatch.setattr(cli, "load_scenario", lambda name: dataclasses.replace(W.SCENARIO, point=oom))
+    code, out, err = run_cli(["run", "wiretap", "--out", str(tmp_path / "o")] + TINY, capsys)
+    assert code == 2 and err.count("\n") == 1 and out == ""
+    assert "out of memory during the run" in err and "--batch-size does not change it" in err
+    assert "71468255805440 bytes" in err and not (tmp_path / "o").exists()

@@ -125,11 +125,16 @@ CASES = [
     ("out-locked", W + ["--out", "{locked}"], "is being written by another irsjax run", True),
     # memory: refused before it runs, with the estimate and the fix
     ("out-of-memory", W + ["--set", "K=4096", "--samples", "512"], "not enough memory", False),
+    # environment variables that size the engine (ENV below)
+    ("env-chunk-blocks", W, "IRSJAX_CHUNK_BLOCKS must be a positive integer", True),
+    ("env-memory-limit", W, "IRSJAX_MEMORY_LIMIT must be a memory size", True),
     # plot
     ("plot-missing", ["plot", "{tmp}/nosuch"], "cannot read results from", True),
     ("plot-empty-dir", ["plot", "{tmp}"], "cannot read results from", True),
 ]
 assert len(CASES) >= 51 and len({c[0] for c in CASES}) == len(CASES)
+ENV = {"out-of-memory": {"IRSJAX_MEMORY_LIMIT": "256K"}, "env-chunk-blocks": {"IRSJAX_CHUNK_BLOCKS": "0"},
+       "env-memory-limit": {"IRSJAX_MEMORY_LIMIT": "lots"}}
 
 
 def snapshot(root):
@@ -193,8 +198,8 @@ def test_bad_input(case, corpus_env, capsys, monkeypatch):
     cid, argv, culprit, _ = case
     paths, root, keep = corpus_env["paths"], corpus_env["root"], corpus_env["keep"]
     argv = _argv(argv, paths)
-    if cid == "out-of-memory":
-        monkeypatch.setenv("IRSJAX_MEMORY_LIMIT", "256K")
+    for k, v in ENV.get(cid, {}).items():
+        monkeypatch.setenv(k, v)
     own_out = "--out" in argv or argv[0] != "run" or len(argv) < 2
     before = snapshot(root)
     targets = [None] if own_out else [str(keep), str(root / "new" / "sub")]
@@ -221,18 +226,25 @@ def test_issue_data_loss_case_keeps_the_result(corpus_env, capsys):
 
 def test_pre_jax_cases_never_import_jax(corpus_env):
     """All cases that can fail without JAX do, in a fresh interpreter (a typo costs no JAX import)."""
-    cases = [(c[0], _argv(c[1], corpus_env["paths"]), c[2]) for c in CASES if c[3]]
+    cases = [(c[0], _argv(c[1], corpus_env["paths"]), c[2], ENV.get(c[0], {})) for c in CASES if c[3]]
     code = textwrap.dedent("""
-        import contextlib, io, json, sys, time
+        import contextlib, io, json, os, sys, time
         from irsjax import cli
         res = []
-        for cid, argv, culprit in json.loads(sys.argv[1]):
+        for cid, argv, culprit, env in json.loads(sys.argv[1]):
             if argv[0] == "run" and len(argv) > 1 and "--out" not in argv:
                 argv = argv + ["--out", sys.argv[2]]
             err = io.StringIO()
+            saved = {k: os.environ.get(k) for k in env}
+            os.environ.update(env)
             t = time.perf_counter()
             with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
                 rc = cli.main(argv)
+            for k, v in saved.items():
+                if v is None:
+                    del os.environ[k]
+                else:
+                    os.environ[k] = v
             res.append([cid, rc, err.getvalue(), time.perf_counter() - t])
         print(json.dumps({"results": res, "jax": "jax" in sys.modules, "numpy_loaded": "numpy" in sys.modules}))
     """)
