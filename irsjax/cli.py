@@ -223,7 +223,8 @@ def _names(text):
 
 RUN_EPILOG = """\
 Defaults: --samples is the scenario's default number of realisations per sweep point ('irsjax run NAME
---help' shows it: 200,000 for the paper scenarios); --seed 0; --out runs/NAME.
+--help' shows it: 200,000 for the Monte Carlo scenarios, 110 channel draws for the max-min optimisation
+ones); --seed 0; --out runs/NAME.
 A run replaces the previous result in --out only when it has finished: results.json, results.csv and
 figure.png always belong to one complete run. An interrupted run (Ctrl-C, SIGTERM) keeps its finished
 work; run the same command again to resume it.
@@ -729,6 +730,13 @@ def _main(argv, debug) -> int:
             return cmd_plot(args)
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # stdout closed early (irsjax run --help | head): stop quietly, like other tools
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return EXIT_ERROR
     except SystemExit as e:  # --help of the top-level parser
         return e.code if isinstance(e.code, int) else (0 if e.code is None else EXIT_USAGE)
     except KeyboardInterrupt:

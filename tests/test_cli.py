@@ -208,3 +208,13 @@ def test_out_of_memory_inside_a_run_is_one_line_with_the_fix(tmp_path, capsys, m
     assert code == 2 and err.count("\n") == 1 and out == ""
     assert "out of memory during the run" in err and "--batch-size does not change it" in err
     assert "71468255805440 bytes" in err and not (tmp_path / "o").exists()
+
+
+def test_help_into_a_closed_pipe_is_quiet():
+    """``irsjax run --help | head -1``: no error message when the reader stops early."""
+    p = subprocess.Popen([sys.executable, "-m", "irsjax", "run", "--help"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    p.stdout.close()  # before the command writes (it starts in a fraction of a second)
+    err = p.stderr.read().decode()
+    p.wait(timeout=60)
+    assert err == "" and p.returncode in (0, 1)
