@@ -218,7 +218,10 @@ class _Run:
         if not self.memory_check:
             return
         leaves, static = split_dynamic((fn, tuple(args)))
-        ck = (static, tuple((np.shape(v), np.result_type(v).str) for v in leaves), kw.get("devices"))
+        devices = kw.get("devices")
+        if devices is not None and not isinstance(devices, (int, np.integer)):  # a sequence of devices
+            devices = tuple(str(d) for d in devices)
+        ck = (static, tuple((np.shape(v), np.result_type(v).str) for v in leaves), devices)
         if ck in self._checked:
             return
         self._checked.add(ck)
@@ -527,6 +530,8 @@ class PartialStore:
     """
 
     FILE = ".irsjax-partial.json"
+    written = False  # (class defaults: a subclass that sets up its own state still writes correctly)
+    _prepare = None
 
     def __init__(self, out_dir: str, signature: str, interval: float = 2.0, prepare: Callable | None = None,
                  load: bool = True):

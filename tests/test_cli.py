@@ -218,3 +218,16 @@ def test_help_into_a_closed_pipe_is_quiet():
     err = p.stderr.read().decode()
     p.wait(timeout=60)
     assert err == "" and p.returncode in (0, 1)
+
+
+def test_partial_store_subclass_with_its_own_state_writes(tmp_path):
+    """A resume store that sets up its state itself (e.g. one shared by the processes of a distributed run)
+    still writes: the first write creates the directory."""
+    class Shared(PartialStore):
+        def __init__(self, out_dir, signature, data):
+            self.path = os.path.join(out_dir, self.FILE)
+            self.signature, self.interval, self._last, self.data = signature, 2.0, 0.0, data
+
+    st = Shared(str(tmp_path / "d"), "s", {"signature": "s", "points": {}, "engine": {}})
+    st.save_point("p", {"v": 1})
+    assert json.loads((tmp_path / "d" / PartialStore.FILE).read_text())["points"] == {"p": {"v": 1}}
