@@ -296,8 +296,8 @@ def _fold(log_mask, carry, blk):
         zero = jnp.zeros((), hi.dtype)
         fa = jnp.where(hi > -jnp.inf, jnp.exp(jnp.where(hi > -jnp.inf, hi, zero) - jnp.where(mx > -jnp.inf, mx, zero)),
                        zero)
-        fb = jnp.where(mxb > -jnp.inf, jnp.exp(jnp.where(mxb > -jnp.inf, mxb, zero) - jnp.where(mx > -jnp.inf, mx, zero)),
-                       zero)
+        fb = jnp.where(mxb > -jnp.inf,
+                       jnp.exp(jnp.where(mxb > -jnp.inf, mxb, zero) - jnp.where(mx > -jnp.inf, mx, zero)), zero)
         hi2 = jnp.where(lm, mx, hi2)
         lo2 = jnp.where(lm, lo * fa + sb * fb, lo2)
         m2n = jnp.where(lm, m2 * fa * fa + m2b * fb * fb, m2n)
@@ -441,7 +441,8 @@ def _finalize_one(total, m2, n, is_prob, confidence, ci_method):
     se = math.sqrt(var / n) if n else float("nan")
     if is_prob:
         events = total
-        lo, hi = (clopper_pearson_interval if ci_method == "clopper-pearson" else wilson_interval)(events, n, confidence)
+        interval = clopper_pearson_interval if ci_method == "clopper-pearson" else wilson_interval
+        lo, hi = interval(events, n, confidence)
         return Estimate(mean, se, lo, hi, n, var, "probability", events)
     z = _z(confidence)
     return Estimate(mean, se, mean - z * se, mean + z * se, n, var, "mean")
@@ -703,7 +704,8 @@ def estimate(
         while next_block < total_blocks:
             nc = min(chunks, -(-(total_blocks - next_block) // chunk))
             n_done, hi, lo, m2, bad = _run_batch(
-                static_fn, layout, log_mask, chunk, slots if mesh is not None else 0, mesh, leaves, key, jnp.uint32(next_block), jnp.int32(nc),
+                static_fn, layout, log_mask, chunk, slots if mesh is not None else 0, mesh, leaves, key,
+                jnp.uint32(next_block), jnp.int32(nc),
                 jnp.uint32(num_samples // BLOCK), jnp.int32(num_samples % BLOCK), n_done, hi, lo, m2,
             )
             next_block = min(next_block + nc * chunk, total_blocks)
