@@ -54,6 +54,7 @@ import jax
 import jax.numpy as jnp
 
 from irsjax import channels, metrics, pathloss, units
+from irsjax.importance import mixture_log_ratio, scaled_normal_log_ratio
 from irsjax.config import check_choice, check_finite, check_positive, check_range, check_size, config, static
 
 LINKS = ("full", "independent")
@@ -471,3 +472,126 @@ class RelaySystem:
             "log_cond_DL": log_conditional_outage(g_dl, lr, vt, self.L).astype(rd),
             "log_cond_NDL": log_conditional_outage(g_ndl, lr, vt, self.L).astype(rd),
         }
+
+
+# --------------------------------------------------------------------------- importance sampling (full model)
+IS_SCHEMES = ("OS", "SS")
+
+
+@config
+class SchedulingImportance:
+    """Importance-sampling proposal for the outage of ``scheme`` (OS or SS) in the full model (one S-RIS
+    channel shared by every user and eavesdropper), where OS has no conditional law. A tilted model for
+    :mod:`irsjax.importance` (``sample_score``, ``ce_update``).
+
+    The proposal, whose four log variance scales are float leaves (fitted by cross-entropy):
+
+    * *spiked S-RIS channel*: a uniformly chosen element ``m`` gets ``h_m ~ CN(0, e^log_s_spike)``, the
+      others ``CN(0, e^log_s_rest)``, and every user's channel at that element ``g_km ~ CN(0, e^log_s_user)``
+      (a uniform mixture over ``m``: an S-RIS channel concentrated on few elements lowers every user's
+      co-phasing gain ``sum_n |h_n||g_kn|`` relative to ``||h||^2``, which the eavesdroppers' SNRs follow:
+      the full model's common cause of outage for all users at once);
+    * *eavesdroppers*: with the RIS aligned to user ``k``, eavesdropper ``l``'s cascade is ``W_lk = a_k^T
+      u_l``, ``a_kn = |h_n| e^{-j arg g_kn}``: given ``(h, g)`` the vector ``W_l`` is ``CN(0, A A^H)``,
+      drawn as ``R^H z_l`` (``A^H = QR``, ``z_l ~ CN(0, I)`` in ``min(K, N)`` dimensions, ``K`` for SS
+      only the scheduled user's entry, ``||h|| z_l``), and ``z`` is scaled by ``e^{log_s_eve / 2}``: only
+      the directions the outage depends on are tilted, so the weights do not degenerate with ``N``.
+
+    With every log scale 0 the proposal is the model's law (weight 1). The score is the secrecy capacity
+    (bits, unclipped) of the user the scheme serves (OS: the best one), so the event ``score <= R_th`` is
+    the secrecy outage (``out_OS`` / ``out_SS`` of :class:`SchedulingSystem`).
+
+    >>> import jax
+    >>> m = SchedulingImportance(SchedulingSystem(N=8, K=3, L=2, rho_dB=120.0))
+    >>> score, log_w, suff = m.sample_score(jax.random.key(0))
+    >>> float(log_w), suff.shape
+    (0.0, (4,))
+    """
+
+    system: SchedulingSystem = dataclasses.field(default_factory=SchedulingSystem)
+    scheme: str = static("OS")
+    log_s_spike: float = 0.0
+    log_s_rest: float = 0.0
+    log_s_user: float = 0.0
+    log_s_eve: float = 0.0
+    max_log_scale: float = static(8.0)
+
+    def __post_init__(self):
+        check_choice("scheme", self.scheme, IS_SCHEMES)
+        if not isinstance(self.system, SchedulingSystem):
+            raise ValueError(f"system must be a SchedulingSystem, got {type(self.system).__name__}")
+        if self.system.links != "full":
+            raise ValueError("importance sampling is for the full model: system.links must be 'full'")
+        for name in ("log_s_spike", "log_s_rest", "log_s_user", "log_s_eve"):
+            check_range(name, getattr(self, name), -self.max_log_scale, self.max_log_scale)
+
+    def level(self):
+        """The outage level of the score: ``R_th`` (bits)."""
+        return self.system.R_th
+
+    def sample_score(self, key):
+        """One realisation from the proposal: ``(score, log w, suff)``; ``suff`` = responsibility-weighted
+        powers of the spiked element, of the other elements (mean), of the users' channels at the spiked
+        element (mean over users), and the mean power of the standardised eavesdropper cascades."""
+        cfg = self.system
+        N, K, L = cfg.N, cfg.K, cfg.L
+        rd = channels.real_dtype()
+        kh, kg, ke, km = jax.random.split(key, 4)
+        ls1, ls0, lsg, lse = (_real(getattr(self, n)) for n in ("log_s_spike", "log_s_rest", "log_s_user",
+                                                                   "log_s_eve"))
+        m = jax.random.randint(km, (), 0, N)
+        spike = jnp.arange(N) == m
+        h0 = channels.complex_normal(kh, (N,))
+        g0 = channels.complex_normal(kg, (K, N))
+        sh = jnp.exp(0.5 * jnp.where(spike, ls1, ls0))
+        sg = jnp.exp(0.5 * jnp.where(spike, lsg, jnp.zeros((), rd)))
+        h = h0 * sh.astype(h0.dtype)
+        g = g0 * sg[None, :].astype(g0.dtype)
+        ph = jnp.abs(h) ** 2  # (N,) actual powers
+        pg = jnp.sum(jnp.abs(g) ** 2, axis=0)  # (N,) sum over users
+        # log q_m(x)/f(x) for every mixture component m (complex normal with variance s: -log s - |z|^2 (1/s - 1))
+        rest = jnp.sum(-ls0 - ph * jnp.expm1(-ls0))
+        comp = (rest + (-ls1 - ph * jnp.expm1(-ls1)) - (-ls0 - ph * jnp.expm1(-ls0))
+                + K * (-lsg) - pg * jnp.expm1(-lsg))
+        log_w_h, resp = mixture_log_ratio(comp)
+        ah = jnp.sqrt(ph)
+        amp = jnp.abs(g) @ ah  # (K,) co-phasing amplitudes
+        su, se = cfg.snrs()
+        gU = su * amp * amp
+        s_e = jnp.exp(0.5 * lse)
+        if self.scheme == "SS":
+            ks = jnp.argmax(amp)
+            z0 = channels.complex_normal(ke, (L,))
+            dims = L
+            w = jnp.sqrt(jnp.sum(ph)).astype(z0.dtype) * (s_e.astype(z0.dtype) * z0)
+            gE = se * jnp.abs(w) ** 2  # (L,)
+            cap = metrics.rate(gU[ks]) - metrics.rate(jnp.max(gE))
+            score = cap
+        else:
+            phase = co_phasing(SchedulingChannels(h, g, h, jnp.zeros((L, N), h.dtype)))
+            a = ah.astype(phase.dtype)[None, :] * phase  # (K, N)
+            _, r = jnp.linalg.qr(jnp.conj(a).T)  # A^H = Q R, R (min(N,K), K)
+            d = r.shape[0]
+            z0 = channels.complex_normal(ke, (L, d))
+            dims = L * d
+            w = (s_e.astype(z0.dtype) * z0) @ jnp.conj(r)  # (L, K): W_l = R^H z_l
+            gE = se * jnp.abs(w) ** 2
+            caps = metrics.rate(gU) - metrics.rate(jnp.max(gE, axis=0))  # (K,)
+            score = jnp.max(caps)
+        p0 = jnp.sum(jnp.abs(z0) ** 2)
+        log_w = log_w_h + scaled_normal_log_ratio(p0, lse, dims)
+        tot = jnp.sum(ph)
+        t_spike = jnp.sum(resp * ph)
+        t_rest = jnp.sum(resp * (tot - ph)) / max(N - 1, 1) if N > 1 else jnp.exp(ls0)
+        t_user = jnp.sum(resp * pg) / K
+        t_eve = jnp.exp(lse) * p0 / dims
+        suff = jnp.stack([t_spike, t_rest, t_user, t_eve]).astype(rd)
+        return score.astype(rd), log_w.astype(rd), suff
+
+    def ce_update(self, mean_suff):
+        """The proposal matched to the conditional means of the sufficient statistics (log scales clipped to
+        ``[-max_log_scale, max_log_scale]``)."""
+        c = self.max_log_scale
+        ls = jnp.clip(jnp.log(jnp.asarray(mean_suff)), -c, c)
+        return dataclasses.replace(self, log_s_spike=float(ls[0]), log_s_rest=float(ls[1]), log_s_user=float(ls[2]),
+                                   log_s_eve=float(ls[3]))
