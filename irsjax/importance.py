@@ -101,8 +101,9 @@ class ImportanceStatistics:
     thresholds ``levels``, shape ``(G,)``):
 
     * ``hit`` ``(G,)``: ``1{score <= level_j}`` under the proposal (plain mean: how often the pilot sees it),
-    * ``log_wI`` ``(G,)``: ``log(w 1{score <= level_j})`` (``-inf`` off the event), whose mean of exponentials
-      is the IS estimate of ``P_f(score <= level_j)``,
+      or the conditional probability ``P(event_j | draw)`` of a model with ``sample_log_outage``,
+    * ``log_wI`` ``(G,)``: ``log(w 1{score <= level_j})`` (``-inf`` off the event; ``log w + log P(event_j |
+      draw)`` for a conditional model), whose mean of exponentials is the IS estimate of ``P_f(event_j)``,
     * ``log_wIT`` ``(G, m)``: ``log(w 1{...} suff)`` (CE updates; only with ``with_suff``),
     * ``log_w``: ``log w`` (``E_q[w] = 1`` checks the weights; its spread gives Kish's ESS).
     """
@@ -113,12 +114,15 @@ class ImportanceStatistics:
     with_suff: bool = static(True)
 
     def __call__(self, key):
-        score, log_w, suff = self.model.sample_score(key)
-        levels = jnp.asarray(self.levels, score.dtype)
-        hit = score <= levels
+        if hasattr(self.model, "sample_log_outage"):
+            log_p, log_w, suff = self.model.sample_log_outage(key, self.levels)
+        else:
+            score, log_w, suff = self.model.sample_score(key)
+            hit = score <= jnp.asarray(self.levels, score.dtype)
+            log_p = jnp.where(hit, jnp.zeros((), log_w.dtype), jnp.asarray(-jnp.inf, log_w.dtype))
         ninf = jnp.asarray(-jnp.inf, log_w.dtype)
-        log_wi = jnp.where(hit, log_w, ninf)
-        out = {"hit": hit.astype(score.dtype), "log_wI": log_wi, "log_w": log_w}
+        log_wi = log_w + log_p
+        out = {"hit": jnp.exp(log_p), "log_wI": log_wi, "log_w": log_w}
         if self.with_suff:
             suff = jnp.asarray(suff, log_w.dtype)
             log_t = jnp.where(suff > 0, jnp.log(jnp.where(suff > 0, suff, 1.0)), ninf)
@@ -202,7 +206,8 @@ def fit(model, key, *, level: float, levels=None, samples: int = 20_000, rounds:
     independent of :func:`estimate`'s) and evaluates the weighted statistics at every threshold of
     ``levels`` (ascending, ``levels[0] == level``; default ``level`` only). The round's level is the target
     once at least ``min_events`` pilot realisations reach it, else the lowest threshold that a fraction
-    ``rho`` of them reaches (multilevel CE); the proposal is then refitted to the weighted conditional
+    ``rho`` of them reaches (multilevel CE; if that is no lower than the previous round's, the lowest one
+    that ``min_events`` of them reach); the proposal is then refitted to the weighted conditional
     means of its sufficient statistics at that level (``smoothing`` < 1 mixes in the previous
     parameters, in the model's own parametrisation). Stops after the first round at the target level.
     ``runner(fn, key, n, **engine options)`` runs the engine (default :func:`irsjax.montecarlo.estimate`;
@@ -217,7 +222,7 @@ def fit(model, key, *, level: float, levels=None, samples: int = 20_000, rounds:
     if not (0 < smoothing <= 1):
         raise ValueError(f"smoothing must be in (0, 1], got {smoothing}")
     pilot_key = jax.random.fold_in(key, 0x1CE)
-    history, reached, t0 = [], False, time.perf_counter()
+    history, reached, t0, prev_j = [], False, time.perf_counter(), len(grid)
     for r in range(int(rounds)):
         stats = ImportanceStatistics(model, grid, with_suff=True)
         est = run(stats, jax.random.fold_in(pilot_key, r), int(samples),
@@ -229,7 +234,11 @@ def fit(model, key, *, level: float, levels=None, samples: int = 20_000, rounds:
         else:
             ok = np.nonzero(frac >= rho)[0]
             j = int(ok[0]) if ok.size else len(grid) - 1
-            reached = j == 0 and frac[0] * n > 0
+            seen = np.nonzero(frac * n >= min_events)[0]
+            if j >= prev_j:  # stalled: the lowest level seen often enough, never back up
+                j = int(seen[0]) if seen.size and seen[0] < prev_j else prev_j
+            reached = False
+        prev_j = j
         wi = est["log_wI"]
         den = np.atleast_1d(wi.log10_mean)[j]
         if not np.isfinite(den):  # nothing reached the level: keep the proposal, report the round
