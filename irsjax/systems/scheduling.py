@@ -492,7 +492,7 @@ def log_gamma_tail(n: int, x):
     finite = jnp.isfinite(x)
     pos = x > 0
     xf = jnp.where(finite & pos, x, 1.0)
-    i = jnp.arange(n, dtype=dt)
+    i = jnp.arange(n, dtype=dt).reshape((1,) * x.ndim + (n,))
     terms = i * jnp.log(xf)[..., None] - jax.lax.lgamma(i + 1.0)
     terms = jnp.where(pos[..., None] | (i == 0), terms, jnp.asarray(-jnp.inf, dt))
     val = -jnp.where(finite, x, 0.0) + jax.nn.logsumexp(terms, axis=-1)
