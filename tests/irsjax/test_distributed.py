@@ -71,6 +71,8 @@ def _run_driver(tmp_path, n, ks, with_estimate):
     assert _same(res["series"], ref["series"])
 
 
+@pytest.mark.slow  # the default suite keeps the 2-process CLI test below (the user's path); this and the
+# 4-process test cover the sweep spread by point and the shared resume state
 def test_two_processes_sweep_by_point_shared_resume_state_and_primary_writes(tmp_path):
     _run_driver(tmp_path, 2, "2,3", with_estimate=False)
 
