@@ -48,6 +48,7 @@ leaf: moving the eavesdroppers away from the RIS, or raising the transmit SNR, l
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import NamedTuple
 
 import jax
@@ -492,8 +493,10 @@ def log_gamma_tail(n: int, x):
     finite = jnp.isfinite(x)
     pos = x > 0
     xf = jnp.where(finite & pos, x, 1.0)
-    i = jnp.arange(n, dtype=dt).reshape((1,) * x.ndim + (n,))
-    terms = i * jnp.log(xf)[..., None] - jax.lax.lgamma(i + 1.0)
+    shape = (1,) * x.ndim + (n,)
+    i = jnp.arange(n, dtype=dt).reshape(shape)
+    log_fact = jnp.asarray([math.lgamma(k + 1.0) for k in range(n)], dt).reshape(shape)  # exact 0 at i = 0, 1
+    terms = i * jnp.log(xf)[..., None] - log_fact
     terms = jnp.where(pos[..., None] | (i == 0), terms, jnp.asarray(-jnp.inf, dt))
     val = -jnp.where(finite, x, 0.0) + jax.nn.logsumexp(terms, axis=-1)
     return jnp.where(finite, val, jnp.asarray(-jnp.inf, dt))
