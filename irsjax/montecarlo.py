@@ -351,18 +351,38 @@ def _run_batch(static_fn, layout, log_mask, chunk, slots, mesh, leaves, key, fir
     return n_done, hi, lo, m2, bad
 
 
-def device_mesh(num_devices: int | None = None):
-    """A 1-D mesh (axis ``"mc"``) over the first ``num_devices`` devices (all by default); None for one device.
+def device_mesh(num_devices=None):
+    """A 1-D mesh (axis ``"mc"``) over the first ``num_devices`` devices (all by default), or over the given
+    sequence of devices (e.g. ``jax.local_devices()``); None for one device.
 
-    Under ``jax.distributed.initialize()`` the devices of every host take part.
+    Under ``jax.distributed.initialize()`` the devices of every process take part: every process must then
+    make the same call, and a mesh that leaves out some processes' devices is refused (each process would
+    run a different program). ``devices=jax.local_devices()`` keeps a process on its own devices (sweeps
+    spread over processes point by point, :func:`irsjax.distributed.run_sweep_by_point`).
     """
     devs = jax.devices()
-    n = len(devs) if num_devices is None else int(num_devices)
-    if n <= 0 or n > len(devs):
-        raise ValueError(f"devices must be between 1 and {len(devs)} (the devices present), got {num_devices}")
+    if num_devices is not None and not isinstance(num_devices, (int, np.integer)):
+        chosen = list(num_devices)
+        if not chosen:
+            raise ValueError("devices must not be an empty sequence")
+        if len(chosen) == 1:
+            return None
+        devs, n = chosen, len(chosen)
+    else:
+        n = len(devs) if num_devices is None else int(num_devices)
+        if n <= 0 or n > len(devs):
+            raise ValueError(f"devices must be between 1 and {len(devs)} (the devices present), got {num_devices}")
     if n == 1:
         return None
-    return jax.sharding.Mesh(np.array(devs[:n]), ("mc",))
+    devs = devs[:n]
+    if jax.process_count() > 1:
+        owners = {d.process_index for d in devs}
+        if len(owners) > 1 and len(owners) < jax.process_count():
+            raise ValueError(f"devices={num_devices!r} spans processes {sorted(owners)} of {jax.process_count()}: "
+                             "use all devices, one, or this process's local devices")
+        if jax.process_index() not in owners:
+            raise ValueError(f"devices={num_devices!r} holds none of this process's devices")
+    return jax.sharding.Mesh(np.array(devs), ("mc",))
 
 
 def _accum_dtype():
@@ -631,7 +651,8 @@ def estimate(
       resume: continue from a previous :class:`EngineState` (same key, same fn).
       checkpoint: called with the state after every batch (e.g. to save it).
       devices: shard each batch over this many devices (default: all of
-        ``jax.devices()``); the numbers do not depend on it.
+        ``jax.devices()``), or over a sequence of devices (``jax.local_devices()``); the numbers do
+        not depend on it.
       log_space: statistics that ``fn`` returns as the natural *log* of a nonnegative quantity
         (``-inf`` for 0), e.g. a conditional outage probability: the engine estimates the mean of
         ``exp(value)`` with a streaming log-sum-exp, so tails far below float32's range (1e-81, ...)
