@@ -283,8 +283,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     pl = sub.add_parser("plot", help="redraw figure.png from results.json")
     pl.add_argument("dir", metavar="DIR")
+    pl.add_argument("--format", default="png", choices=("png", "pdf", "svg"),
+                    help="png (DIR/figure.png, default) or a vector figure DIR/figure.pdf / DIR/figure.svg")
+    rp = sub.add_parser("reproduce", help="every figure of a paper and its claims report")
+    rp.add_argument("paper", metavar="PAPER", help="000..004, a scenario name, or 'all'")
+    rp.add_argument("--out", default="reproduce", help="output directory (default: reproduce)")
+    rp.add_argument("--quick", action="store_true", help="a few minutes a paper (fewer samples and points)")
+    rp.add_argument("--seed", type=_seed, default=0)
     p.run_parser = r
-    p.option_strings = sorted({o for sp in (p, r, pl) for a in sp._actions for o in a.option_strings})  # noqa: SLF001
+    p.option_strings = sorted({o for sp in (p, r, pl, rp) for a in sp._actions for o in a.option_strings})  # noqa: SLF001
     return p
 
 
@@ -680,8 +687,33 @@ def cmd_plot(args) -> int:
         R.load_results(args.dir)
     except (OSError, ValueError) as e:
         raise CliError(f"cannot read results from '{args.dir}': {getattr(e, 'strerror', None) or e}") from None
-    path = R.plot_to_dir(args.dir if os.path.isdir(args.dir) else os.path.dirname(args.dir) or ".")
+    d = args.dir if os.path.isdir(args.dir) else os.path.dirname(args.dir) or "."
+    if args.format == "png":
+        path = R.plot_to_dir(d)
+    else:
+        from irsjax import figures
+
+        path = os.path.join(d, f"figure.{args.format}")
+        R._atomic_write(path, figures.figure_bytes(R.load_results(d), args.format))  # noqa: SLF001
     print(f"wrote {path}")
+    return 0
+
+
+def cmd_reproduce(args) -> int:
+    from irsjax import reproduce as RP
+
+    try:
+        RP.paper_ids(args.paper)
+    except ValueError as e:
+        raise CliError(str(e)) from None
+    reports = RP.reproduce(args.paper, args.out, quick=args.quick, seed=args.seed)
+    for pid, rep in reports.items():
+        counts = {}
+        for c in rep["claims"]:
+            counts[c["verdict"]] = counts.get(c["verdict"], 0) + 1
+        failed = [r["run"] for r in rep["runs"] if str(r.get("status", "")).startswith("failed")]
+        print(f"paper {pid}: {os.path.join(args.out, pid, 'REPORT.md')} — "
+              + ", ".join(f"{n} {v}" for v, n in counts.items()) + (f"; failed runs: {failed}" if failed else ""))
     return 0
 
 
@@ -728,6 +760,8 @@ def _main(argv, debug) -> int:
             return cmd_run(args, parser)
         if args.command == "plot":
             return cmd_plot(args)
+        if args.command == "reproduce":
+            return cmd_reproduce(args)
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:  # stdout closed early (irsjax run --help | head): stop quietly, like other tools

@@ -134,42 +134,18 @@ def results_csv(results: dict) -> str:
 
 
 def plot_results(results: dict, path: str | None = None):
-    """Draw the figure of a results dictionary (one subplot per panel); save to ``path`` (atomically)."""
+    """Draw the figure of a results dictionary (:func:`irsjax.figures.draw`: one panel per panel of the
+    scenario, human legend names, Monte Carlo CIs, zero-event points as upper bounds); save to ``path``
+    (png, atomically)."""
     import matplotlib
 
     if path is not None:
         matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    panels = results.get("panels") or {"value": {"ylabel": "value", "yscale": "linear"}}
-    names = [p for p in panels if any(s.get("panel", "value") == p for s in results["series"].values())]
-    fig, axes = plt.subplots(1, len(names), figsize=(5.2 * len(names), 4.0), squeeze=False)
-    x = np.asarray(results["x"]["values"], dtype=float)
-    for ax, pname in zip(axes[0], names):
-        pinfo = panels[pname]
-        in_panel = [(k, v) for k, v in results["series"].items() if v.get("panel", "value") == pname]
-        for i, (label, s) in enumerate(in_panel):
-            y = np.array([np.nan if v is None else v for v in s["mean"]], dtype=float)
-            color = f"C{i % 10}"
-            if s.get("analytical") or "ci_low" not in s:
-                ax.plot(x, y, "-", color=color, label=label, lw=1.6)
-            else:
-                lo = np.array([np.nan if v is None else v for v in s["ci_low"]], dtype=float)
-                hi = np.array([np.nan if v is None else v for v in s["ci_high"]], dtype=float)
-                ax.plot(x, y, "o--", color=color, label=label, ms=4, lw=1.0)
-                ax.fill_between(x, lo, hi, color=color, alpha=0.2, lw=0)
-        yscale = pinfo.get("yscale", "linear")
-        if yscale == "log":
-            vals = [v for s in results["series"].values() if s.get("panel") == pname for v in s["mean"] if v]
-            if any(v > 0 for v in vals):
-                ax.set_yscale("log")
-        ax.set_xscale(results["x"].get("scale", "linear"))
-        ax.set_xlabel(results["x"].get("label", results["x"]["name"]))
-        ax.set_ylabel(pinfo.get("ylabel", pname))
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.suptitle(f"{results['scenario']} (seed {results['seed']}, {results['samples']:,} samples/point)", fontsize=10)
-    fig.tight_layout()
+    from irsjax import figures
+
+    fig = figures.draw(results)
     if path is not None:
         data = _png(fig, results)
         plt.close(fig)
