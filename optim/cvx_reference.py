@@ -105,4 +105,80 @@ def sdr_wiretap_ratio(b, e, *, num_draws=100, seed=0, solver_opts=None) -> SDRRe
     return SDRResult(bound, X, val, v, str(prob.status), dt)
 
 
-__all__ = ["SDRResult", "available", "sdr_wiretap_ratio", "gaussian_randomization"]
+class BoundResult(NamedTuple):
+    bound: float  # SDP optimum (upper bound on the unit-modulus maximum)
+    X: np.ndarray  # relaxed matrix (diag = 1)
+    status: str
+    solve_time_s: float
+    num_sdps: int
+
+
+def sdr_quadratic(C, *, solver_opts=None) -> BoundResult:
+    """``max tr(C X)`` over ``{X >= 0, diag X = 1}`` (Clarabel): the SDR of ``max x^H C x``, ``|x_i| = 1``."""
+    import cvxpy as cp
+
+    C = np.asarray(C, np.complex128)
+    C = (C + C.conj().T) / 2
+    n = C.shape[0]
+    scale = max(float(np.abs(C).max()), 1e-300)
+    X = cp.Variable((n, n), hermitian=True)
+    prob = cp.Problem(cp.Maximize(cp.real(cp.trace(C @ X)) / scale), [X >> 0, cp.real(cp.diag(X)) == 1])
+    t0 = time.perf_counter()
+    prob.solve(solver=cp.CLARABEL, **dict(solver_opts or {}))
+    Xv = (X.value + X.value.conj().T) / 2
+    return BoundResult(float(prob.value) * scale, Xv, str(prob.status), time.perf_counter() - t0, 1)
+
+
+def sdr_max_min_ratio(A, B, *, lo=None, hi=None, rtol=1e-8, max_sdps=40, solver_opts=None) -> BoundResult:
+    """SDR of ``max min_k (x^H A_k x)/(x^H B_k x)`` (``A, B``: ``(m, n, n)``, ``B_k`` positive definite).
+
+    Bisection on ``t`` with the feasibility SDP ``max s: tr((A_k - t B_k) X) / tr(B_k) >= s`` over the
+    elliptope (``t`` is below the SDR optimum iff ``s >= 0``), between ``lo`` (default: the ratio at ``X = I``)
+    and ``hi`` (default: ``max_k lambda_max(B_k^-1 A_k)``; any certified bound, e.g. :func:`optim.certify`'s,
+    narrows the bracket), to ``rtol``. Returns the upper end of the final bracket.
+    """
+    import cvxpy as cp
+
+    A = np.asarray(A, np.complex128)
+    B = np.asarray(B, np.complex128)
+    A = (A + np.conj(np.swapaxes(A, -1, -2))) / 2
+    B = (B + np.conj(np.swapaxes(B, -1, -2))) / 2
+    m, n, _ = A.shape
+    trB = np.real(np.trace(B, axis1=1, axis2=2))
+    if lo is None:
+        lo = float(np.min(np.real(np.trace(A, axis1=1, axis2=2)) / trB))
+    if hi is None:
+        import scipy.linalg
+
+        hi = float(min(scipy.linalg.eigh(A[k], B[k], eigvals_only=True)[-1] for k in range(m)))
+    X = cp.Variable((n, n), hermitian=True)
+    s = cp.Variable()
+    t_par = cp.Parameter()
+    cons = [X >> 0, cp.real(cp.diag(X)) == 1]
+    cons += [cp.real(cp.trace((A[k] / trB[k]) @ X) - t_par * cp.trace((B[k] / trB[k]) @ X)) >= s for k in range(m)]
+    prob = cp.Problem(cp.Maximize(s), cons)
+    Xv = np.eye(n, dtype=np.complex128)
+    t0 = time.perf_counter()
+    status, k = "optimal", 0
+    lo, hi = float(lo), float(hi)
+    while hi - lo > rtol * abs(hi) and k < max_sdps:
+        k += 1
+        t_par.value = 0.5 * (lo + hi)
+        try:
+            prob.solve(solver=cp.CLARABEL, **dict(solver_opts or {}))
+        except cp.error.SolverError:
+            status = "solver_error"
+            break
+        status = str(prob.status)
+        if prob.value is None:
+            break
+        if prob.value >= 0:
+            lo = float(t_par.value)
+            Xv = (X.value + X.value.conj().T) / 2
+        else:
+            hi = float(t_par.value)
+    return BoundResult(hi, Xv, status, time.perf_counter() - t0, k)
+
+
+__all__ = ["SDRResult", "BoundResult", "available", "sdr_wiretap_ratio", "sdr_quadratic", "sdr_max_min_ratio",
+           "gaussian_randomization"]
