@@ -16,8 +16,8 @@ for the relaxation). With ``diag Y = s``, ``tr(A Y) = s + b^H Y b`` and ``tr(C Y
 are written with vectors (no ``n x n`` products), and the objective is
 divided by ``1 + (sum_l |b_l|)^2`` (an upper bound of the numerator): without
 that scaling Clarabel fails or stops early at high SNR.
-Rank-one extraction: Gaussian randomisation (``r ~ CN(0, X)``,
-``v_l = exp(j arg(r_l / r_{K+1}))``), plus the principal eigenvector, best kept.
+Rank-one extraction: :func:`optim.sdr.gaussian_randomization` (``r ~ CN(0, X)``,
+``v_l = exp(j arg(r_l / r_{K+1}))``, plus the principal eigenvector, best kept).
 
 >>> import jax, numpy as np                                 # doctest: +SKIP
 >>> from optim import problems, cvx_reference                # doctest: +SKIP
@@ -53,30 +53,33 @@ def available() -> bool:
     return True
 
 
-def _ratio(v, b, e):
-    vb = np.concatenate([v, [1.0]])
-    return (1 + abs(np.vdot(b, vb)) ** 2) / (1 + abs(np.vdot(e, vb)) ** 2)
-
-
 def gaussian_randomization(X, b, e, *, num_draws=100, seed=0):
-    """Best ratio over ``num_draws`` Gaussian draws ``r ~ CN(0, X)`` and the principal eigenvector."""
-    n = X.shape[0]
-    w, U = np.linalg.eigh((X + X.conj().T) / 2)
-    w = np.clip(w, 0, None)
-    rng = np.random.default_rng(seed)
-    z = (rng.standard_normal((n, num_draws)) + 1j * rng.standard_normal((n, num_draws))) / np.sqrt(2)
-    R = (U * np.sqrt(w)) @ z
-    R = np.concatenate([R, U[:, -1:]], axis=1)  # principal eigenvector as one more candidate
-    best, best_v = -np.inf, None
-    for j in range(R.shape[1]):
-        r = R[:, j]
-        ref = r[-1] if abs(r[-1]) > 0 else 1.0
-        ph = r[:-1] / ref
-        v = np.where(np.abs(ph) > 0, ph / np.where(np.abs(ph) > 0, np.abs(ph), 1), 1.0)
-        val = _ratio(v, b, e)
-        if val > best:
-            best, best_v = val, v
-    return float(best), best_v
+    """Deprecated: use :func:`optim.sdr.gaussian_randomization` with :func:`optim.sdr.factor` (one implementation).
+
+    Returns ``(best ratio, phases)`` of the wiretap ratio over ``num_draws`` draws ``r ~ CN(0, X)`` and the
+    principal direction.
+    """
+    import warnings
+
+    warnings.warn("optim.cvx_reference.gaussian_randomization is deprecated: use "
+                  "optim.sdr.gaussian_randomization(key, optim.sdr.factor(X), objective, ...)", DeprecationWarning,
+                  stacklevel=2)
+    v, val = _randomize(X, b, e, num_draws, seed)
+    return val, v
+
+
+def _randomize(X, b, e, num_draws, seed):
+    import jax
+    import jax.numpy as jnp
+
+    from optim import sdr
+    from optim.problems import WiretapRatioInstance, wiretap_ratio
+
+    cd = jnp.complex128 if jax.config.jax_enable_x64 else jnp.complex64
+    inst = WiretapRatioInstance(jnp.asarray(b, cd), jnp.asarray(e, cd))
+    v, val = sdr.gaussian_randomization(jax.random.key(seed), sdr.factor(jnp.asarray(X, cd)), wiretap_ratio,
+                                        num_draws=num_draws, args=(inst,))
+    return np.asarray(v), float(val)
 
 
 def sdr_wiretap_ratio(b, e, *, num_draws=100, seed=0, solver_opts=None) -> SDRResult:
@@ -101,7 +104,7 @@ def sdr_wiretap_ratio(b, e, *, num_draws=100, seed=0, solver_opts=None) -> SDRRe
     X = Yv / sv
     X = (X + X.conj().T) / 2
     bound = float(prob.value) * beta
-    val, v = gaussian_randomization(X, b, e, num_draws=num_draws, seed=seed)
+    v, val = _randomize(X, b, e, num_draws, seed)
     return SDRResult(bound, X, val, v, str(prob.status), dt)
 
 

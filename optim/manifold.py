@@ -38,7 +38,15 @@ import optax
 from dataclasses import dataclass
 
 from irsjax.channels import complex_dtype, real_dtype
-from irsjax.phases import from_angles, project_unit_modulus
+from irsjax.phases import from_angles
+
+
+def _unit(z):
+    """``z / |z|`` elementwise, 1 where ``z = 0`` (strict dtype promotion safe)."""
+    z = jnp.asarray(z)
+    mag = jnp.abs(z)
+    ok = mag > 0
+    return jnp.where(ok, z / jnp.where(ok, mag, jnp.ones_like(mag)).astype(z.dtype), jnp.ones_like(z))
 
 
 def ascent_direction(f, v, *args):
@@ -57,7 +65,8 @@ def value_and_ascent(f, v, *args):
 
 def tangent_project(v, g):
     """Project ``g`` onto the tangent space at ``v``: ``g - Re(g conj(v)) v`` (elementwise)."""
-    return g - jnp.real(g * jnp.conj(v)) * v
+    v = jnp.asarray(v)
+    return g - jnp.real(g * jnp.conj(v)).astype(v.dtype) * v
 
 
 def riemannian_gradient(v, euclidean_ascent):
@@ -75,7 +84,7 @@ def angle_gradient(v, euclidean_ascent):
 
 def retract(z):
     """Retraction onto the manifold (elementwise normalisation ``z/|z|``; 1 where ``z = 0``)."""
-    return project_unit_modulus(z)
+    return _unit(z)
 
 
 def random_point(key, shape, *, dtype=None):
@@ -133,14 +142,17 @@ __all__.append("from_angles_like")
 
 def oblique_tangent(U, G):
     """Tangent projection on the complex oblique manifold (rows of ``U`` on unit spheres)."""
-    return G - jnp.real(jnp.sum(G * jnp.conj(U), axis=-1, keepdims=True)) * U
+    U = jnp.asarray(U)
+    return G - jnp.real(jnp.sum(G * jnp.conj(U), axis=-1, keepdims=True)).astype(U.dtype) * U
 
 
 def oblique_retract(Z):
     """Row normalisation ``Z_i / ||Z_i||`` (rows of norm 0 become ``e_1``)."""
+    Z = jnp.asarray(Z)
     nrm = jnp.linalg.norm(Z, axis=-1, keepdims=True)
     e1 = jnp.zeros_like(Z).at[..., 0].set(1.0)
-    return jnp.where(nrm > 0, Z / jnp.where(nrm > 0, nrm, 1.0), e1)
+    ok = nrm > 0
+    return jnp.where(ok, Z / jnp.where(ok, nrm, jnp.ones_like(nrm)).astype(Z.dtype), e1)
 
 
 __all__ += ["oblique_tangent", "oblique_retract"]
@@ -163,7 +175,7 @@ class UnitModulus:
     >>> from optim.manifold import UnitModulus
     >>> m = UnitModulus()
     >>> v = m.point(jnp.array([0.0, jnp.pi / 2]))
-    >>> bool(jnp.allclose(v, jnp.array([1.0, 1j]), atol=1e-6))
+    >>> bool(jnp.allclose(v, jnp.array([1.0 + 0j, 1j]), atol=1e-6))
     True
     """
 
@@ -176,8 +188,8 @@ class UnitModulus:
 
     def point_with_amplitude(self, params, log_amplitude):
         """``exp(a + j theta)``: the point scaled off the manifold (for the radial derivative of an objective)."""
-        return from_angles(jnp.asarray(params)) * jnp.exp(log_amplitude).astype(
-            jnp.complex128 if jnp.asarray(params).dtype == jnp.float64 else jnp.complex64)
+        v = from_angles(jnp.asarray(params))
+        return v * jnp.exp(jnp.asarray(log_amplitude)).astype(v.dtype)
 
     def coordinates(self, point):
         """Angles of a point (``project`` first if it is off the manifold)."""
@@ -185,7 +197,7 @@ class UnitModulus:
 
     def project(self, z):
         """Nearest unit-modulus array ``z/|z|`` (1 where ``z = 0``)."""
-        return project_unit_modulus(jnp.asarray(z))
+        return _unit(z)
 
     def retract(self, params, step):
         """``theta + step`` (exponential map)."""
@@ -282,7 +294,7 @@ def projection_unit_modulus(tree):
     """
     def leaf(z):
         z = jnp.asarray(z)
-        return project_unit_modulus(z) if jnp.iscomplexobj(z) else z
+        return _unit(z) if jnp.iscomplexobj(z) else z
 
     return jax.tree_util.tree_map(leaf, tree)
 

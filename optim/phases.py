@@ -35,10 +35,11 @@ Monte Carlo per-realisation function, via :func:`solve`);
 :func:`maximize_phases_batched` vmaps over a leading axis of problem data.
 
 >>> import jax, jax.numpy as jnp
+>>> from irsjax.phases import from_angles
 >>> from optim import maximize_phases
 >>> def gain(v, c):                                   # |sum c_i v_i|^2, maximum (sum |c_i|)^2 = 64
 ...     return jnp.abs(jnp.sum(c * v)) ** 2
->>> c = jnp.exp(1j * jnp.arange(8.0))
+>>> c = from_angles(jnp.arange(8.0))
 >>> res = maximize_phases(gain, jax.random.key(0), 8, args=(c,))
 >>> round(float(res.value), 3), bool(res.converged)
 (64.0, True)
@@ -145,6 +146,7 @@ class PhaseOptions:
         if not self.step_size > 0:
             raise ValueError(f"step_size must be > 0, got {self.step_size!r}")
         flat = getattr(self.manifold, "flat", False)
+        defaults = {"direction": ("bfgs", "cg"), "refine_direction": ("bfgs", None), "finish_direction": ("newton-cg", None)}
         for name in ("direction", "refine_direction", "finish_direction"):
             d = getattr(self, name)
             if d is None and name != "direction":
@@ -154,7 +156,10 @@ class PhaseOptions:
             if d not in DIRECTIONS:
                 raise ValueError(f"{name} must be one of {DIRECTIONS} or an optax transform, got {d!r}")
             if d in _FLAT_ONLY and not flat and self.optimizer is None:
-                raise ValueError(f"{name}={d!r} needs the UnitModulus manifold (angle coordinates)")
+                if d == defaults[name][0]:  # default of the angle chart: first-order / none on other manifolds
+                    object.__setattr__(self, name, defaults[name][1])
+                else:
+                    raise ValueError(f"{name}={d!r} needs the UnitModulus manifold (angle coordinates)")
         if self.optimizer is not None and not isinstance(self.optimizer, optax.GradientTransformation):
             raise TypeError("optimizer must be an optax.GradientTransformation or None")
 
@@ -401,7 +406,7 @@ def solve(objective, key, num_elements, args=(), *, init=None, options: PhaseOpt
 
     gtol_f = o.finish_gtol if o.finish_gtol is not None else 1e3 * float(jnp.finfo(rd).eps)
 
-    if o.screen_iters is None:
+    if o.screen_iters is None or r == 1:
         ps, fs, hs, its, cv = jax.vmap(lambda p0: run(_stage_tx(o, "screen", mc), p0, o.max_iters))(starts)
         restart_values = fs
         b = jnp.argmax(jnp.where(jnp.isfinite(fs), fs, -jnp.inf))
@@ -481,10 +486,11 @@ def maximize_phases_batched(objective: Callable, key, data, num_elements, *, ini
     fields have a leading axis ``B``.
 
     >>> import jax, jax.numpy as jnp
+    >>> from irsjax.phases import from_angles
     >>> from optim import maximize_phases_batched
     >>> def gain(v, c):
     ...     return jnp.abs(jnp.sum(c * v)) ** 2
-    >>> c = jnp.exp(1j * jnp.arange(12.0)).reshape(3, 4)
+    >>> c = from_angles(jnp.arange(12.0)).reshape(3, 4)
     >>> res = maximize_phases_batched(gain, jax.random.key(0), c, 4)
     >>> [round(float(x), 3) for x in res.value]
     [16.0, 16.0, 16.0]

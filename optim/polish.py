@@ -16,8 +16,9 @@ and a kink is approached by the bracketed steps. Generic: only evaluations of
 ``f`` (``O(num_samples + 3 newton_steps)`` per element) are used.
 
 >>> import jax, jax.numpy as jnp
+>>> from irsjax.phases import from_angles
 >>> from optim import polish
->>> c = jnp.exp(1j * jnp.arange(4.0))
+>>> c = from_angles(jnp.arange(4.0))
 >>> f = lambda v, c: jnp.abs(jnp.vdot(c, v)) ** 2          # max 16 at v = c
 >>> v = polish.coordinate_sweeps(f, jnp.ones(4, jnp.complex64), (c,), num_sweeps=2)
 >>> round(float(f(v, c)), 4)

@@ -90,7 +90,7 @@ def ratio_matrices(inst: WiretapRatioInstance):
     homogenised as ``tr(X)/(K+1)``).
     """
     n = inst.b.shape[-1]
-    eye = jnp.eye(n, dtype=inst.b.dtype) / n
+    eye = jnp.eye(n, dtype=inst.b.dtype) / jnp.asarray(n, inst.b.dtype)
     return eye + jnp.outer(inst.b, jnp.conj(inst.b)), eye + jnp.outer(inst.e, jnp.conj(inst.e))
 
 
@@ -102,12 +102,12 @@ def wiretap_eig_init(inst: WiretapRatioInstance):
     """Warm start: the generalised eigenvector of ``(A, C)`` (:func:`ratio_matrices`, norm instead of
     unit-modulus constraint), de-homogenised and projected onto unit modulus."""
     from optim.rayleigh import max_generalized_eig
-    from irsjax.phases import project_unit_modulus
+    from optim.manifold import retract
 
     A, C = ratio_matrices(inst)
     _, w = max_generalized_eig(A, C)
     ref = w[-1]
-    return project_unit_modulus(w[:-1] * jnp.conj(jnp.where(jnp.abs(ref) > 0, ref, 1.0)))
+    return retract(w[:-1] * jnp.conj(jnp.where(jnp.abs(ref) > 0, ref, jnp.ones_like(ref))))
 
 
 __all__.append("wiretap_eig_init")

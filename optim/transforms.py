@@ -22,7 +22,8 @@ like optax's line searches.
 
 >>> import jax, jax.numpy as jnp, optax
 >>> from optim import transforms
->>> loss = lambda th: -jnp.abs(jnp.sum(jnp.exp(1j * th))) ** 2      # -|sum v|^2, minimum -9
+>>> from irsjax.phases import from_angles
+>>> loss = lambda th: -jnp.abs(jnp.sum(from_angles(th))) ** 2      # -|sum v|^2, minimum -9
 >>> tx = optax.chain(transforms.scale_by_angle_bfgs(), transforms.scale_by_armijo_backtracking())
 >>> th = jnp.array([0.0, 1.0, 2.0]); st = tx.init(th)
 >>> for _ in range(20):
