@@ -352,15 +352,30 @@ def ascend(objective, params0, args, tx, manifold, *, max_iters, tol, patience, 
     hist0 = jnp.zeros((n_chunks * chunk + 1,), rd).at[0].set(-l0)
     _, st, hist = jax.lax.while_loop(cond, body, (jnp.zeros((), jnp.int32), st0, hist0))
     hist = hist[: max_iters + 1]
-    idx = jnp.arange(max_iters + 1)
+    idx = jnp.arange(max_iters + 1, dtype=st.i.dtype)
     hist = jnp.where(idx <= st.i, hist, -st.best_loss)
     return st.best_params, -st.best_loss, hist, st.i, st.done
 
 
 # ----------------------------------------------------------------------------- pipeline
+def _standard_promotion(tx):
+    """Run a user's plain optax rule under standard dtype promotion (optax's own update rules, e.g. Adam's bias
+    correction ``decay ** count``, mix float and int32 and fail under ``jax_numpy_dtype_promotion='strict'``)."""
+    def init(params):
+        with jax.numpy_dtype_promotion("standard"):
+            return tx.init(params)
+
+    def update(updates, state, params=None, **extra):
+        del extra
+        with jax.numpy_dtype_promotion("standard"):
+            return tx.update(updates, state, params)
+
+    return optax.GradientTransformationExtraArgs(init, update)
+
+
 def _stage_tx(opts, which, num_comp=None):
     if opts.optimizer is not None:
-        return opts.optimizer
+        return _standard_promotion(opts.optimizer)
     if which == "screen":
         name = opts.direction
     elif which == "refine":
