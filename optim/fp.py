@@ -8,10 +8,8 @@ with ``a, b >= 0`` affine in ``p`` and offsets ``o_j`` in {1, 0} (``o = 1``:
 ``ln(1 + SINR)``; ``o = 0``: a plain log-ratio such as ``ln(I'/T)``). The
 quadratic transform ``a/b >= 2 y sqrt(a) - y^2 b`` (equality at
 ``y = sqrt(a)/b``) gives a concave minoriser; each FP iteration fixes ``y``
-in closed form and ascends the minoriser by projected gradient steps with a
-line search over additive (box-relative) and multiplicative (power-relative)
-step lengths, so it moves from ``P_min`` as well as from ``P_max`` (a stand-in
-for the papers' CVX step). A candidate is
+in closed form and maximises the minoriser by projected gradient ascent
+(Adam on the box, a stand-in for the papers' CVX step). A candidate is
 accepted only if the true objective does not decrease, so the history is
 non-decreasing (MM property).
 
@@ -77,73 +75,50 @@ def surrogate_objective(ratios, offsets, y, p, temperature=0.0, aggregate="min")
     return soft_min(per, temperature) if aggregate == "min" else jnp.sum(per)
 
 
-def power_control(ratios: Callable, p0, p_min, p_max, *, offsets, num_iters: int = 25, inner_steps: int = 30,
-                  num_trials: int = 16, temperature: float = 1e-3, aggregate: str = "min",
-                  tol: float = 1e-3, step_size=None) -> FPResult:
-    """FP power control (quadratic transform + projected ascent with a line search), ``num_iters`` FP iterations.
+def power_control(ratios: Callable, p0, p_min, p_max, *, offsets, num_iters: int = 25, inner_steps: int = 60,
+                  step_size: float = 0.05, temperature: float = 1e-3, aggregate: str = "min",
+                  tol: float = 1e-3) -> FPResult:
+    """FP power control (quadratic transform + projected ascent), ``num_iters`` FP iterations.
 
     ``ratios(p) -> (a, b)`` with shapes ``(N, J)``; ``offsets`` shape ``(J,)``.
-    Each FP iteration fixes ``y`` and ascends the concave minoriser by ``inner_steps`` projected-gradient
-    steps with a line search over ``num_trials`` step lengths of two kinds, evaluated at once: additive
-    moves of ``2^-k`` of the box width and multiplicative moves ``p exp(t p grad)`` of ``2^-k ln(P_max/P_min)``
-    (relative to the power, so the step is as effective at ``P_min`` as at ``P_max``); the best trial is
-    kept when it improves the exact minoriser. Moves from any start (``P_min``, ``P_max`` or interior);
-    ``temperature`` (nats) smooths the inner min for the gradient. Pure JAX (``lax.scan``): usable inside
-    ``jit``/``vmap``.
+    The box is handled by ascending in ``s = (p - P_min)/(P_max - P_min)`` with
+    projection onto ``[0, 1]``; ``temperature`` (nats) smooths the inner min.
+    Pure JAX (``lax.scan``): usable inside ``jit``/``vmap``.
     """
-    if step_size is not None:
-        import warnings
-
-        warnings.warn("power_control(step_size=...) is ignored and deprecated: the inner ascent uses a line search "
-                      "(num_trials step lengths relative to the box and to the power)", DeprecationWarning, stacklevel=2)
     if aggregate not in ("min", "sum"):
         raise ValueError(f"aggregate must be 'min' or 'sum', got {aggregate!r}")
-    if not (isinstance(num_trials, int) and num_trials >= 1):
-        raise ValueError(f"num_trials must be a positive integer, got {num_trials!r}")
     p0 = jnp.asarray(p0)
     dt = p0.dtype
-    tiny = jnp.finfo(dt).tiny
     p_min = jnp.broadcast_to(jnp.asarray(p_min, dt), p0.shape)
     p_max = jnp.broadcast_to(jnp.asarray(p_max, dt), p0.shape)
-    width = jnp.maximum(p_max - p_min, tiny)
-    # multiplicative moves need a positive floor (P_min = 0 is allowed: floor 1e-12 P_max there)
-    floor = jnp.maximum(p_min, jnp.asarray(1e-12, dt) * p_max)
-    log_width = jnp.max(jnp.log(jnp.maximum(p_max, tiny)) - jnp.log(jnp.maximum(floor, tiny)))
+    width = jnp.maximum(p_max - p_min, jnp.finfo(dt).tiny)
     offsets = jnp.asarray(offsets, dt)
-    scales = jnp.asarray(2.0, dt) ** -jnp.arange(num_trials).astype(dt)
-    clip = lambda p: jnp.clip(p, jnp.broadcast_to(p_min, p.shape), jnp.broadcast_to(p_max, p.shape))  # noqa: E731
+    to_p = lambda s: p_min + width * s  # noqa: E731
     true = lambda p: log_ratio_objective(ratios, offsets, p, aggregate)  # noqa: E731
+    opt = optax.adam(step_size)
 
     def fp_iter(carry, _):
         p, val = carry
         a, b = ratios(p)
         y = optimal_aux(a, b)
-        sur = lambda q: surrogate_objective(ratios, offsets, y, q, temperature, aggregate)  # noqa: E731
-        exact = lambda q: surrogate_objective(ratios, offsets, y, q, 0.0, aggregate)  # noqa: E731
+        sur = lambda s: surrogate_objective(ratios, offsets, y, to_p(s), temperature, aggregate)  # noqa: E731
+        exact = lambda s: surrogate_objective(ratios, offsets, y, to_p(s), 0.0, aggregate)  # noqa: E731
+        s0 = jnp.clip((p - p_min) / width, 0.0, 1.0)
 
         def inner(c, _):
-            q, f = c
-            g = jax.grad(sur)(q)
-            g = jnp.where(jnp.isfinite(g), g, jnp.zeros_like(g))
-            # additive: largest move = box width; multiplicative (log coordinates): largest = ln(P_max/P_min)
-            g_add = g * width
-            d_add = g_add / jnp.maximum(jnp.max(jnp.abs(g_add)), tiny)
-            g_log = g * jnp.maximum(q, floor)
-            d_log = g_log / jnp.maximum(jnp.max(jnp.abs(g_log)), tiny)
-            cand_add = clip(q[None, :] + (scales[:, None] * width[None, :]) * d_add[None, :])
-            cand_log = clip(jnp.maximum(q, floor)[None, :]
-                            * jnp.exp((scales * log_width)[:, None] * d_log[None, :]))
-            cand = jnp.concatenate([cand_add, cand_log], axis=0)
-            fc = jax.vmap(exact)(cand)
-            fc = jnp.where(jnp.isfinite(fc), fc, -jnp.inf)
-            k = jnp.argmax(fc)
-            better = fc[k] > f
-            return (jnp.where(better, cand[k], q), jnp.where(better, fc[k], f)), None
+            s, st, s_best, f_best = c
+            g = jax.grad(sur)(s)
+            upd, st = opt.update(-g, st, s)
+            s = jnp.clip(s + upd, 0.0, 1.0)
+            f = exact(s)
+            better = jnp.isfinite(f) & (f > f_best)
+            return (s, st, jnp.where(better, s, s_best), jnp.where(better, f, f_best)), None
 
-        (q, _), _ = jax.lax.scan(inner, (p, exact(p)), None, length=inner_steps)
-        v_new = true(q)
+        (_, _, s_best, _), _ = jax.lax.scan(inner, (s0, opt.init(s0), s0, exact(s0)), None, length=inner_steps)
+        p_new = to_p(s_best)
+        v_new = true(p_new)
         ok = jnp.isfinite(v_new) & (v_new >= val)
-        p = jnp.where(ok, q, p)
+        p = jnp.where(ok, p_new, p)
         val = jnp.where(ok, v_new, val)
         return (p, val), val
 
