@@ -84,7 +84,8 @@ def quadratic_objective(v, inst: QuadraticInstance):
 
 
 def ratio_matrices(inst: RatioInstance):
-    """Lifted ``(A, B)``, each ``(m, n, n)``: ``1 + |num^H x|^2 = x^H A x`` on unit-modulus ``x`` (``1 = |x|^2 / n``)."""
+    """Lifted ``(A, B)``, each ``(m, n, n)``: ``1 + |num^H x|^2 = x^H A x`` on unit-modulus ``x``
+    (``1 = |x|^2 / n``)."""
     n = inst.num.shape[-1]
     eye = jnp.eye(n, dtype=inst.num.dtype) / jnp.asarray(n, inst.num.dtype)
     outer = lambda u: u[..., :, None] * jnp.conj(u[..., None, :])  # noqa: E731
@@ -117,7 +118,8 @@ def _snr(key, lo_db=0.0, hi_db=30.0, dtype=None):
 
 
 def _scaled(snr, h, K):
-    """``sqrt(snr / K) h``: average cascade gain ``snr`` per element-sum (a received SNR of ``snr`` at random phases)."""
+    """``sqrt(snr / K) h``: average cascade gain ``snr`` per element-sum (a received SNR of ``snr`` at random
+    phases)."""
     rd = jnp.real(h).dtype
     return (jnp.sqrt(snr / jnp.asarray(K, rd))).astype(h.dtype) * h
 

@@ -47,7 +47,7 @@ Monte Carlo per-realisation function, via :func:`solve`);
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Callable, NamedTuple
 
@@ -146,7 +146,9 @@ class PhaseOptions:
         if not self.step_size > 0:
             raise ValueError(f"step_size must be > 0, got {self.step_size!r}")
         flat = getattr(self.manifold, "flat", False)
-        defaults = {"direction": ("bfgs", "cg"), "refine_direction": ("bfgs", None), "finish_direction": ("newton-cg", None)}
+        # angle-chart defaults and their replacement on other manifolds (first-order / none)
+        defaults = {"direction": ("bfgs", "cg"), "refine_direction": ("bfgs", None),
+                    "finish_direction": ("newton-cg", None)}
         for name in ("direction", "refine_direction", "finish_direction"):
             d = getattr(self, name)
             if d is None and name != "direction":
@@ -208,7 +210,8 @@ def direction_transform(name, options: PhaseOptions | None = None, num_component
         return optax.chain(transforms.scale_by_angle_newton(m, solver="cholesky"),
                            transforms.newton_linesearch(**ls, max_step=jnp.pi / 2))
     if name == "newton-cg":
-        return optax.chain(transforms.scale_by_angle_newton_cg(m), transforms.newton_linesearch(**ls, max_step=jnp.pi / 2))
+        return optax.chain(transforms.scale_by_angle_newton_cg(m),
+                           transforms.newton_linesearch(**ls, max_step=jnp.pi / 2))
     if name == "align":
         return optax.chain(transforms.scale_by_phase_alignment(), transforms.newton_linesearch(**ls, max_step=jnp.pi))
     if name == "bfgs":
@@ -493,7 +496,8 @@ def maximize_phases(objective: Callable, key, num_elements, *, args=(), init=Non
     return _solve_jit(objective, key, shape, args, init, opts)
 
 
-def maximize_phases_batched(objective: Callable, key, data, num_elements, *, init=None, options=None, **kw) -> PhaseResult:
+def maximize_phases_batched(objective: Callable, key, data, num_elements, *, init=None, options=None,
+                            **kw) -> PhaseResult:
     """Batched form: ``objective(v, data_i)`` for every slice ``data_i`` of the leading axis of ``data``.
 
     ``data`` is any pytree of arrays sharing a leading batch axis. Each problem
@@ -524,7 +528,8 @@ def _batched_jit(objective, key, data, num_elements, init, options):
     keys = jax.random.split(key, b)
     if init is None:
         return jax.vmap(lambda k, d: solve(objective, k, num_elements, (d,), options=options))(keys, data)
-    return jax.vmap(lambda k, d, i0: solve(objective, k, num_elements, (d,), init=i0, options=options))(keys, data, init)
+    return jax.vmap(lambda k, d, i0: solve(objective, k, num_elements, (d,), init=i0, options=options))(
+        keys, data, init)
 
 
 __all__ = ["PhaseResult", "PhaseOptions", "METHODS", "DIRECTIONS", "solve", "ascend", "direction_transform",

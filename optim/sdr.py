@@ -5,7 +5,8 @@ The SDR of a unit-modulus problem maximises a concave (or linear-fractional)
 ``U in C^{n x r}`` and unit-norm rows (low-rank Burer-Monteiro factor) turns
 the PSD and diagonal constraints into the complex oblique manifold
 (:class:`optim.manifold.Oblique`), on which :func:`optim.maximize_phases`'
-loop runs with a first-order direction (Riemannian conjugate gradient). With ``r >= sqrt(2 n)`` a second-order critical point
+loop runs with a first-order direction (Riemannian conjugate gradient).
+With ``r >= sqrt(2 n)`` a second-order critical point
 of a linear objective is generically globally optimal. Objectives receive
 ``U`` (``tr(C X) = ||c^H U||^2`` for rank-one ``C = c c^H``, no ``n x n``
 products) -- use :func:`gram` if ``X`` itself is needed.

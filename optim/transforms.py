@@ -253,7 +253,8 @@ class NewtonCGState(NamedTuple):
     cg_iters: jax.Array
 
 
-def scale_by_angle_newton_cg(manifold=_CIRCLE, *, max_cg: int = 20, rtol: float = 0.1) -> optax.GradientTransformationExtraArgs:
+def scale_by_angle_newton_cg(manifold=_CIRCLE, *, max_cg: int = 20,
+                             rtol: float = 0.1) -> optax.GradientTransformationExtraArgs:
     """Truncated Newton direction: conjugate gradients on ``H d = -g`` with Hessian-vector products of ``value_fn``.
 
     Matrix-free (``jax.jvp`` of ``jax.grad``: each product costs a few loss evaluations), so it scales to large
@@ -425,7 +426,8 @@ def scale_by_minimax_sqp(num_components: int, manifold=_CIRCLE, *, hessian: str 
             H0 = jnp.where(state.fresh, (sy / jnp.where(good, yy, 1.0)) * eye, state.inv_hessian)
             rho = 1.0 / jnp.where(good, sy, 1.0)
             Hy = H0 @ y
-            upd = H0 + (rho * rho * jnp.dot(y, Hy) + rho) * jnp.outer(s, s) - rho * (jnp.outer(Hy, s) + jnp.outer(s, Hy))
+            upd = (H0 + (rho * rho * jnp.dot(y, Hy) + rho) * jnp.outer(s, s)
+                   - rho * (jnp.outer(Hy, s) + jnp.outer(s, Hy)))
             H = jnp.where(good, upd, jnp.where(moved, state.inv_hessian, eye))
             fresh = jnp.where(good, False, jnp.where(moved, state.fresh, True))
         else:
@@ -474,7 +476,8 @@ def scale_by_armijo_backtracking(*, max_backtracks: int = 30, slope_rtol: float 
     def init(params):
         leaves = jax.tree_util.tree_leaves(params)
         rd = jnp.real(leaves[0]).dtype
-        return ArmijoState(jnp.asarray(jnp.inf, rd), jnp.asarray(jnp.inf, rd), jnp.asarray(False), jnp.zeros((), jnp.int32))
+        return ArmijoState(jnp.asarray(jnp.inf, rd), jnp.asarray(jnp.inf, rd), jnp.asarray(False),
+                           jnp.zeros((), jnp.int32))
 
     def update(updates, state, params, *, value, grad, value_fn, **extra_args):
         del extra_args

@@ -125,8 +125,9 @@ def test_screening_refines_only_the_best_restart():
     assert rv.shape == (4, 6)
     np.testing.assert_allclose(np.max(rv, axis=1), np.asarray(res.value), rtol=1e-6)  # the refined one is the best
     assert np.all(np.asarray(res.num_iters) > 5)  # went on after screening
+    full_opts = PhaseOptions(num_restarts=6, max_iters=200, direction="bfgs", tol=1e-9)
     full = optim.maximize_phases_batched(problems.wiretap_secrecy_rate, jax.random.key(4), data, 10,
-                                         options=PhaseOptions(num_restarts=6, max_iters=200, direction="bfgs", tol=1e-9))
+                                         options=full_opts)
     assert np.mean(np.asarray(res.value)) >= np.mean(np.asarray(full.value)) - 1e-3
     refined = optim.maximize_phases_batched(problems.wiretap_secrecy_rate, jax.random.key(4), data, 10,
                                             options=PhaseOptions(num_restarts=6, max_iters=20, screen_iters=5,
