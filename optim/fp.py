@@ -108,13 +108,16 @@ def power_control(ratios: Callable, p0, p_min, p_max, *, offsets, num_iters: int
         def inner(c, _):
             s, st, s_best, f_best = c
             g = jax.grad(sur)(s)
-            upd, st = opt.update(-g, st, s)
+            with jax.numpy_dtype_promotion("standard"):  # optax's Adam: decay ** int32 count
+                upd, st = opt.update(-g, st, s)
             s = jnp.clip(s + upd, 0.0, 1.0)
             f = exact(s)
             better = jnp.isfinite(f) & (f > f_best)
             return (s, st, jnp.where(better, s, s_best), jnp.where(better, f, f_best)), None
 
-        (_, _, s_best, _), _ = jax.lax.scan(inner, (s0, opt.init(s0), s0, exact(s0)), None, length=inner_steps)
+        with jax.numpy_dtype_promotion("standard"):
+            st0 = opt.init(s0)
+        (_, _, s_best, _), _ = jax.lax.scan(inner, (s0, st0, s0, exact(s0)), None, length=inner_steps)
         p_new = to_p(s_best)
         v_new = true(p_new)
         ok = jnp.isfinite(v_new) & (v_new >= val)
