@@ -13,6 +13,10 @@ loop a jit-compilable ``lax`` loop so optimisers run inside ``jit``/``vmap``
   :mod:`optim.rayleigh` (generalised eigenvector), :mod:`optim.sdr`
   (Burer-Monteiro SDR + Gaussian randomisation), :mod:`optim.sca`
   (DC tangents), :mod:`optim.ao` (alternating driver).
+* :mod:`optim.certificates` -- :func:`certify`: rigorous SDR-dual upper bounds at a found point
+  (global optimality in one eigenvalue decomposition); :mod:`optim.families` -- seeded held-out
+  instance families; :mod:`optim.transforms` -- the search directions as optax transforms;
+  :mod:`optim.polish` -- exact coordinate sweeps.
 * :mod:`optim.problems` -- shared test problems; :mod:`optim.cvx_reference` --
   cvxpy/Clarabel reference SDR (optional extra ``cvx``; tests/benchmarks only).
 
@@ -21,6 +25,8 @@ loop a jit-compilable ``lax`` loop so optimisers run inside ``jit``/``vmap``
 True
 """
 from optim import manifold, surrogates, fp, dinkelbach, rayleigh, sdr, sca, ao, problems  # noqa: F401
+from optim import certificates, families, polish, transforms  # noqa: F401
+from optim.certificates import Certificate, certify
 from optim.phases import DIRECTIONS, METHODS, PhaseOptions, PhaseResult, maximize_phases, maximize_phases_batched, solve
 from optim.surrogates import soft_min, soft_max, softplus, geometric_schedule, annealed_maximize_phases
 from optim.fp import FPResult, power_control
@@ -32,6 +38,7 @@ from optim.ao import AOResult, alternate, fractional_increase
 
 __all__ = [
     "manifold", "surrogates", "fp", "dinkelbach", "rayleigh", "sdr", "sca", "ao", "problems",
+    "certificates", "families", "polish", "transforms", "Certificate", "certify",
     "DIRECTIONS", "METHODS", "PhaseOptions", "PhaseResult", "maximize_phases", "maximize_phases_batched", "solve",
     "soft_min", "soft_max", "softplus", "geometric_schedule", "annealed_maximize_phases",
     "FPResult", "power_control", "DinkelbachResult", "maximize_ratio", "max_generalized_eig", "rank_one_beam",

@@ -130,7 +130,7 @@ class FPConvergence:
         else:
             def prod_obj(p):  # exp(ln2 * min_n R_s,n): same argmax, no logarithms
                 a, b = ratios(p)
-                return jnp.min(jnp.prod(off + a / b, axis=-1))
+                return jnp.min(jnp.prod(jnp.broadcast_to(off, a.shape) + a / b, axis=-1))
 
             p_ref, _ = fp_mod.grid_search(prod_obj, pmin, pmax, U, points=self.grid_points,
                                           chunk=self.grid_points**2)

@@ -6,6 +6,7 @@ from irsjax.config import split_dynamic
 import jax
 import jax.numpy as jnp
 
+from irsjax.phases import from_angles
 from irsjax.scenario import ParameterError, resolve, run_sweep
 from irsjax.systems.maxmin_two_way import CONFIGS, POINTS, MaxminTwoWayConfig
 from scenarios.maxmin_two_way import SCENARIO, realisation
@@ -16,7 +17,7 @@ def test_rates_match_equations_2_2_to_2_4():
     ch = cfg.sample(jax.random.key(0))
     assert np.allclose(np.asarray(ch.direct), np.asarray(ch.direct).T)  # reciprocity
     assert np.allclose(np.asarray(ch.cascade), np.transpose(np.asarray(ch.cascade), (1, 0, 2)))
-    v = jnp.exp(1j * jnp.array([0.3, -1.0, 2.0])).astype(ch.direct.dtype)
+    v = from_angles(jnp.array([0.3, -1.0, 2.0])).astype(ch.direct.dtype)
     G = np.asarray(cfg.gains(ch, v), np.float64)
     h = np.einsum("l,xyl->xy", np.conj(np.asarray(v)), np.asarray(ch.cascade)) + np.asarray(ch.direct)
     np.testing.assert_allclose(G, np.abs(h) ** 2, rtol=1e-5)
