@@ -9,8 +9,9 @@ Not JAX, not differentiable, one instance at a time, float64. Inputs are numpy a
   as :func:`optim.minorizers.secrecy_minorizer` with ``xi = 0`` (an SOCP with exponential cones).
 * :func:`sca_design` -- Algorithm 1 with every step solved by :func:`sca_step` (LBR, then FBR warm-started).
 * :func:`worst_case_sinr` -- the exact worst-case SINR over one CSI error ball by the S-procedure (one SDP,
-  lossless for a single ball constraint); :func:`exact_worst_case_rates` combines them into the exact worst-case
-  secrecy rates of a design (reference for the closed-form bound and the adversarial check).
+  lossless for a single ball constraint; :func:`worst_case_sinr_trs` is the same by bisection with exact
+  trust-region subproblems); :func:`exact_worst_case_rates` combines them into the exact worst-case secrecy
+  rates of a design (reference for the closed-form bound and the adversarial check).
 * :func:`robust_w_step` -- the paper's robust beamformer step (Algorithm 3): slack variables for the worst-case
   user amplitude, interference, Eve amplitude and Eve interference; the users' interference handled exactly by
   Nemirovski's lemma (an LMI per user), the affine-in-``Delta`` terms by their S-procedure equivalent
@@ -74,6 +75,27 @@ def rates(G, g, W, theta, disp_user, disp_eve, xi=None):
     ge = hi[K] / (1 + np.array([np.sum(np.delete(lo[K], k)) for k in range(K)]))
     r = np.log1p(g_min) - np.log1p(ge) - disp_user * _sqrt_disp(g_max) - disp_eve * _sqrt_disp(ge)
     return r / LN2
+
+
+def _solve(prob, solver_opts=None):
+    """Solve with Clarabel; on failure retry with looser tolerances, then SCS. Returns the solver used."""
+    import cvxpy as cp
+
+    attempts = [("CLARABEL", dict(solver_opts or {})),
+                ("CLARABEL", dict(tol_gap_abs=1e-6, tol_gap_rel=1e-6, tol_feas=1e-6, max_iter=400)),
+                ("SCS", dict(eps=1e-7, max_iters=50000))]
+    last = None
+    for name, opts in attempts:
+        try:
+            prob.solve(solver=getattr(cp, name), **opts)
+        except cp.error.SolverError as e:  # numerical failure: next attempt
+            last = e
+            continue
+        if prob.status in ("optimal", "optimal_inaccurate"):
+            return name
+    if last is not None and prob.status not in ("optimal", "optimal_inaccurate"):
+        return "failed"
+    return "failed"
 
 
 # --------------------------------------------------------------------------- perfect-CSI SCA step
@@ -147,7 +169,7 @@ def sca_step(G, g, W, theta, disp_user, disp_eve, *, block="W", how="min", solve
     else:
         prob = cp.Problem(cp.Maximize(sum(terms)), cons)
     t0 = time.perf_counter()
-    prob.solve(solver=cp.CLARABEL, **dict(solver_opts or {}))
+    _solve(prob, solver_opts)
     dt = time.perf_counter() - t0
     if z.value is None:
         return StepResult(z_bar.reshape(W.shape, order="F") if block == "W" else theta, z_bar, float("nan"),
@@ -218,48 +240,131 @@ def worst_case_sinr(g_hat, X, k, xi, *, sense="min", solver_opts=None):
     g_hat = np.asarray(g_hat, np.complex128)
     X = np.asarray(X, np.complex128)
     N, K = X.shape
-    xk = X[:, k:k + 1]
-    Xo = np.delete(X, k, axis=1)
-    S = xk @ xk.conj().T
-    Q = Xo @ Xo.conj().T
-    one = np.ones((1, 1))
+    if np.linalg.norm(X[:, k]) <= 1e-9 * max(np.linalg.norm(X), 1e-300):
+        return 0.0, "zero stream"  # no useful signal at all: the SINR is 0 for every error
+    # Delta = xi u, ||u|| <= 1: with c_j = g^H x_j and y_j = xi x_j, (g + Delta)^H x_j = c_j + u^H y_j, so
+    # |.|^2 = u^H y y^H u + 2 Re(u^H y conj(c)) + |c|^2 (well scaled)
+    c = g_hat.conj() @ X
+    Y = xi * X
+    others = [j for j in range(K) if j != k]
 
-    def lifted(Amat, const):
-        return np.block([[Amat, Amat @ g_hat[:, None]], [g_hat[None, :].conj() @ Amat,
-                         (g_hat.conj() @ Amat @ g_hat).real * one + const]])
+    def block(A, b, d):
+        return np.block([[A, b[:, None]], [b.conj()[None, :], np.array([[d]])]])
 
-    M0 = lifted(S, 0.0)
-    M1 = lifted(-Q, -1.0)  # coefficient of t
-    M2 = np.block([[np.eye(N), np.zeros((N, 1))], [np.zeros((1, N)), -xi**2 * one]])
-    t = cp.Variable()
-    lam = cp.Variable(nonneg=True)
+    B0 = block(np.outer(Y[:, k], Y[:, k].conj()), Y[:, k] * np.conj(c[k]), abs(c[k]) ** 2)
+    A1 = sum((np.outer(Y[:, j], Y[:, j].conj()) for j in others), np.zeros((N, N), complex))
+    b1 = sum((Y[:, j] * np.conj(c[j]) for j in others), np.zeros(N, complex))
+    B1 = -block(A1, b1, sum(abs(c[j]) ** 2 for j in others) + 1.0)  # coefficient of t
+    B2 = block(np.eye(N), np.zeros(N), -1.0)
+
+    def real_embedding(Mc):  # [[Re, -Im], [Im, Re]] of a Hermitian matrix, exactly symmetric
+        Mc = 0.5 * (Mc + Mc.conj().T)
+        return np.block([[Mc.real, -Mc.imag], [Mc.imag, Mc.real]])
+
+    # t = t_ref tau with t_ref the nominal SINR: tau = O(1); the LMI divided by its largest entry
+    t_ref = max(abs(c[k]) ** 2 / (1.0 + sum(abs(c[j]) ** 2 for j in others)), 1e-9)
     sgn = 1.0 if sense == "min" else -1.0
-    Mexpr = sgn * (M0 + t * M1) + lam * M2
-    scale = max(1.0, float(np.abs(M0).max()))
-    cons = [_real_psd(Mexpr / scale) >> 0]
-    prob = cp.Problem(cp.Maximize(t) if sense == "min" else cp.Minimize(t), cons)
-    prob.solve(solver=cp.CLARABEL, **dict(solver_opts or {}))
-    return float(t.value) if t.value is not None else float("nan"), str(prob.status)
+    B1 = t_ref * B1
+    scale = max(float(np.abs(B0).max()), float(np.abs(B1).max()), 1e-300)
+    M0, M1 = (real_embedding(m) / scale for m in (sgn * B0, sgn * B1))
+    M2 = real_embedding(B2)
+    tau = cp.Variable()
+    lam = cp.Variable(nonneg=True)
+    prob = cp.Problem(cp.Maximize(tau) if sense == "min" else cp.Minimize(tau), [(M0 + tau * M1 + lam * M2) >> 0])
+    _solve(prob, solver_opts)
+    return float(tau.value) * t_ref if tau.value is not None else float("nan"), str(prob.status)
 
 
-def exact_worst_case_rates(G, g, W, theta, xi, disp_user, disp_eve):
+def _trs_min(A, b, d):
+    """``min_{||u|| <= 1} u^H A u + 2 Re(b^H u) + d`` exactly (trust-region subproblem, Hermitian ``A``)."""
+    w, V = np.linalg.eigh(0.5 * (A + A.conj().T))
+    bt = V.conj().T @ b
+    val = lambda u: float(np.real(u.conj() @ A @ u) + 2 * np.real(b.conj() @ u) + d)  # noqa: E731
+    cands = []
+    if w[0] > 0:  # interior stationary point
+        u = -V @ (bt / w)
+        if np.linalg.norm(u) <= 1:
+            cands.append(val(u))
+    # boundary: u(mu) = -(A + mu I)^-1 b with ||u|| = 1, mu > -w_min (bisection on the monotone norm)
+    lo = max(0.0, -w[0]) + 1e-14 * max(1.0, abs(w).max())
+    nrm = lambda mu: np.sqrt(np.sum(np.abs(bt) ** 2 / (w + mu) ** 2))  # noqa: E731
+    if nrm(lo) >= 1:
+        hi = lo + 1.0
+        while nrm(hi) > 1:
+            hi = 2 * hi + 1.0
+        for _ in range(200):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if nrm(mid) > 1 else (lo, mid)
+        cands.append(val(-V @ (bt / (w + hi))))
+    else:  # hard case: add the bottom eigenvector to reach the sphere
+        u = -V @ np.where(np.abs(w + lo) > 0, bt / (w + lo), 0.0)
+        r = np.sqrt(max(1.0 - np.linalg.norm(u) ** 2, 0.0))
+        cands += [val(u + r * V[:, 0]), val(u - r * V[:, 0])]
+    return min(cands)
+
+
+def worst_case_sinr_trs(g_hat, X, k, xi, *, sense="min", iters=100):
+    """Same as :func:`worst_case_sinr`, by bisection on ``t`` with an exact trust-region subproblem per test
+    (``min_u [num(u) - t den(u)] >= 0``; numpy, no solver). Used to cross-check the SDP."""
+    g_hat = np.asarray(g_hat, np.complex128)
+    X = np.asarray(X, np.complex128)
+    N, K = X.shape
+    c = g_hat.conj() @ X
+    Y = xi * X
+    others = [j for j in range(K) if j != k]
+    A0, b0, d0 = np.outer(Y[:, k], Y[:, k].conj()), Y[:, k] * np.conj(c[k]), abs(c[k]) ** 2
+    A1 = sum((np.outer(Y[:, j], Y[:, j].conj()) for j in others), np.zeros((N, N), complex))
+    b1 = sum((Y[:, j] * np.conj(c[j]) for j in others), np.zeros(N, complex))
+    d1 = sum(abs(c[j]) ** 2 for j in others) + 1.0
+    sgn = 1.0 if sense == "min" else -1.0
+
+    def ok(t):  # sgn (num - t den) >= 0 on the whole ball
+        return _trs_min(sgn * (A0 - t * A1), sgn * (b0 - t * b1), sgn * (d0 - t * d1)) >= 0
+
+    nominal = d0 / d1
+    if sense == "min":
+        lo, hi = 0.0, nominal  # feasible at 0, infeasible above the nominal SINR (u = 0)
+        if ok(hi):
+            return hi
+        for _ in range(iters):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if ok(mid) else (lo, mid)
+        return lo
+    lo, hi = nominal, max(2 * nominal, 1e-12)
+    while not ok(hi):
+        lo, hi = hi, 2 * hi
+    for _ in range(iters):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (lo, mid) if ok(mid) else (mid, hi)
+    return hi
+
+
+def exact_worst_case_rates(G, g, W, theta, xi, disp_user, disp_eve, *, method="sdp"):
     """Exact worst-case per-user secrecy rates (bits, un-clipped) over the error balls, by S-procedure SDPs.
 
     The user part ``ln(1+gamma) - disp_user sqrt(V(gamma))`` is quasi-convex in ``gamma`` (minimum at the root of
     ``s sqrt(s^2-1) = disp_user``, ``s = 1 + gamma``) and the attainable SINRs form the interval
     ``[gamma_min, gamma_max]`` (a ball is connected), so its worst case is at the clip of that root to the interval;
-    Eve's part is increasing in her SINR, worst at her exact largest SINR.
+    Eve's part is increasing in her SINR, worst at her exact largest SINR. ``method="sdp"``: S-procedure SDPs
+    (:func:`worst_case_sinr`); ``"trs"``: bisection with exact trust-region subproblems
+    (:func:`worst_case_sinr_trs`, numpy only, faster); both agree to ~1e-6 (tests).
     """
     X = np.asarray(theta)[:, None] * (np.asarray(G) @ np.asarray(W))
     K = X.shape[1]
     g = np.asarray(g, np.complex128)
     xi = np.asarray(xi, float)
     s_star = _dispersion_root(disp_user)
+    if method == "sdp":
+        wc = lambda *a, **kw: worst_case_sinr(*a, **kw)[0]  # noqa: E731
+    elif method == "trs":
+        wc = worst_case_sinr_trs
+    else:
+        raise ValueError(f"method must be 'sdp' or 'trs', got {method!r}")
     out = []
     for k in range(K):
         if xi[k] > 0:
-            lo, _ = worst_case_sinr(g[k], X, k, xi[k], sense="min")
-            hi, _ = worst_case_sinr(g[k], X, k, xi[k], sense="max")
+            lo = wc(g[k], X, k, xi[k], sense="min")
+            hi = wc(g[k], X, k, xi[k], sense="max")
         else:
             c = np.conj(g[k]) @ X
             lo = hi = abs(c[k]) ** 2 / (1 + np.sum(np.abs(np.delete(c, k)) ** 2))
@@ -267,7 +372,7 @@ def exact_worst_case_rates(G, g, W, theta, xi, disp_user, disp_eve):
         gam = min(max(s_star - 1.0, lo), hi)
         user = math.log1p(gam) - disp_user * _sqrt_disp(gam)
         if xi[K] > 0:
-            ge, _ = worst_case_sinr(g[K], X, k, xi[K], sense="max")
+            ge = wc(g[K], X, k, xi[K], sense="max")
         else:
             c = np.conj(g[K]) @ X
             ge = abs(c[k]) ** 2 / (1 + np.sum(np.abs(np.delete(c, k)) ** 2))
@@ -382,14 +487,14 @@ def robust_w_step(G, g, W, theta, xi, disp_user, disp_eve, *, solver_opts=None) 
         cons.append(t <= d1 - eve - disp_user * d3u - disp_eve * d3e)
     prob = cp.Problem(cp.Maximize(t), cons)
     t0 = time.perf_counter()
-    prob.solve(solver=cp.CLARABEL, **dict(solver_opts or {}))
+    used = _solve(prob, solver_opts)
     dt = time.perf_counter() - t0
     if Wv.value is None:
         return RobustStepResult(W, np.full(K, np.nan), str(prob.status), dt)
     Wn = np.asarray(Wv.value)
     # the value each user's constraints guarantee, re-evaluated at the solution (conservative by construction)
     guaranteed = _robust_lmi_value(G / s_g, g * s_g, Wn, theta, xi * s_g, disp_user, disp_eve)
-    return RobustStepResult(Wn, guaranteed, str(prob.status), dt)
+    return RobustStepResult(Wn, guaranteed, f"{prob.status} ({used})", dt)
 
 
 def _robust_lmi_value(G, g, W, theta, xi, disp_user, disp_eve):
@@ -443,4 +548,4 @@ def _max_interference(g_hat, Xo, xi):
 
 
 __all__ = ["available", "stream_terms", "rates", "StepResult", "sca_step", "CVXDesign", "sca_design",
-           "worst_case_sinr", "exact_worst_case_rates", "RobustStepResult", "robust_w_step"]
+           "worst_case_sinr", "worst_case_sinr_trs", "exact_worst_case_rates", "RobustStepResult", "robust_w_step"]
