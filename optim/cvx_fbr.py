@@ -303,7 +303,7 @@ def _trs_min(A, b, d):
     return min(cands)
 
 
-def worst_case_sinr_trs(g_hat, X, k, xi, *, sense="min", iters=100):
+def worst_case_sinr_trs(g_hat, X, k, xi, *, sense="min", iters=60):
     """Same as :func:`worst_case_sinr`, by bisection on ``t`` with an exact trust-region subproblem per test
     (``min_u [num(u) - t den(u)] >= 0``; numpy, no solver). Used to cross-check the SDP."""
     g_hat = np.asarray(g_hat, np.complex128)
