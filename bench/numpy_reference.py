@@ -28,8 +28,10 @@ def _dist(a, b):
 def lv_two_way(rng, n, *, K=32, N=10, P_dBm=30.0, sigma0_dBm=-70.0, sigmal_dBm=-40.0, alpha=4.0,
                irs=(15.0, 0.0), eve=(15.0, 20.0), centre_a=(0.0, 0.0), centre_b=(30.0, 0.0), radius=5.0):
     """Sum secrecy rates (bit/s/Hz) of ``n`` realisations for the proposed scheme, random scheduling (B2)
-    and one-way jamming (B1) of MODELS.md section 1. Returns a dict of arrays of shape (n,)."""
-    P = 10 ** ((P_dBm - 30) / 10)
+    and one-way jamming (B1) of MODELS.md section 1. Returns a dict of arrays of shape (n,), or of shape
+    (len(P_dBm), n) when ``P_dBm`` is an array (every power evaluated on the same draws)."""
+    scalar = np.ndim(P_dBm) == 0
+    P = (10 ** ((np.atleast_1d(np.asarray(P_dBm, float)) - 30) / 10))[:, None]
     s0 = 10 ** ((sigma0_dBm - 30) / 10)
     sl = 10 ** ((sigmal_dBm - 30) / 10)
     irs = np.asarray(irs)
@@ -53,7 +55,7 @@ def lv_two_way(rng, n, *, K=32, N=10, P_dBm=30.0, sigma0_dBm=-70.0, sigmal_dBm=-
         hs, gs = h[rows, sel], g[rows, sel]
         theta = -(np.angle(hs) + np.angle(gs))
         v = np.exp(1j * theta)
-        gam = P * z / (da**alpha * db**alpha * (sl + s0))
+        gam = P * (z / (da**alpha * db**alpha * (sl + s0)))
         phi = (de * da) ** (-alpha / 2) * np.sum(he * v * hs, axis=-1) + dae ** (-alpha / 2) * hne[rows, sel]
         psi = (de * db) ** (-alpha / 2) * np.sum(he * v * gs, axis=-1) + dbe ** (-alpha / 2) * gne[rows, sel]
         a, b = P * np.abs(phi) ** 2, P * np.abs(psi) ** 2
@@ -70,8 +72,9 @@ def lv_two_way(rng, n, *, K=32, N=10, P_dBm=30.0, sigma0_dBm=-70.0, sigmal_dBm=-
 
     best = np.argmax(zeta, axis=1)
     rand = rng.integers(0, N, size=n)
-    return {"proposed": rates(best, False), "random_scheduling": rates(rand, False),
-            "one_way_jamming": rates(best, True)}
+    out = {"proposed": rates(best, False), "random_scheduling": rates(rand, False),
+           "one_way_jamming": rates(best, True)}
+    return {k: v[0] for k, v in out.items()} if scalar else out
 
 
 def ris_scheduling_sop(rng, n, *, N=32, K=4, L=2, rho_dB=100.0, f_GHz=2.4, R_th=1.0, source=(0.0, 10.0),
@@ -85,7 +88,7 @@ def ris_scheduling_sop(rng, n, *, N=32, K=4, L=2, rho_dB=100.0, f_GHz=2.4, R_th=
     S, R, U, E = (np.asarray(p) for p in (source, ris, user, eve))
     d_sr, d_ru, d_re = np.linalg.norm(S - R), np.linalg.norm(U - R), np.linalg.norm(E - R)
     cos_i, cos_u, cos_e = S[1] / d_sr, U[1] / d_ru, E[1] / d_re
-    pl = lambda d2, cr: (4 * np.pi) ** 2 * d_sr**2 * d2**2 / (dx * dx) ** 2 / (cos_i * cr)  # noqa: E731
+    pl = lambda d2, cr: (4 * np.pi) ** 2 * d_sr**2 * d2**2 / (dx * dx) ** 2 / (cos_i * cr)
     pl_su, pl_se = pl(d_ru, cos_u), pl(d_re, cos_e)
     h = _cn(rng, (n, N))
     g = _cn(rng, (n, K, N))

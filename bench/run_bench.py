@@ -74,22 +74,20 @@ def lv_rows(Ks, n, batches, chunk):
         t_np = bench_numpy(lv_two_way, n, chunk, K=K, N=10, P_dBm=30.0)
         for rng in ("pcg", "threefry"):
             for b in batches:
-                t = bench_irsjax(TwoWayConfig(K=K, N=10, rng=rng), n, b, (30.0,))
+                t = bench_irsjax(TwoWayConfig(K=K, N=10, P_dBm=30.0, rng=rng), n, b, ())
                 rows.append(("lv-two-way", K, f"irsjax ({rng})", b, n, t, n / t, t_np / t))
         rows.append(("lv-two-way", K, "numpy", chunk, n, t_np, n / t_np, 1.0))
     return rows
 
 
 def sched_rows(Ns, n, batches, chunk):
-    from irsjax.systems.scheduling import SchedulingGeometry, SchedulingSystem
+    from irsjax.systems.scheduling import SchedulingSystem
 
-    geo = SchedulingGeometry()
     rows = []
     for N in Ns:
         t_np = bench_numpy(ris_scheduling_sop, n, chunk, N=N, K=4, L=2, rho_dB=100.0)
-        su, se = geo.cascade_snr_db(100.0)
         for b in batches:
-            t = bench_irsjax(SchedulingSystem(N=N, K=4, L=2, noma=False), n, b, (su, se))
+            t = bench_irsjax(SchedulingSystem(N=N, K=4, L=2, rho_dB=100.0, noma=False), n, b, ())
             rows.append(("ris-scheduling", N, "irsjax (threefry)", b, n, t, n / t, t_np / t))
         rows.append(("ris-scheduling", N, "numpy", chunk, n, t_np, n / t_np, 1.0))
     return rows

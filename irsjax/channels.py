@@ -35,6 +35,21 @@ def complex_normal(key, shape=(), *, dtype=None):
     return jax.random.normal(key, shape, dtype=cd)  # JAX's complex normal has unit total variance
 
 
+def complex_normal_from_uniforms(u1, u2):
+    """Box-Muller: CN(0, 1) from two uniforms on (0, 1): ``|z|^2 = -ln u1 ~ Exp(1)``, ``arg z = 2 pi u2``.
+
+    >>> import jax.numpy as jnp
+    >>> z = complex_normal_from_uniforms(jnp.array([jnp.exp(-1.0)]), jnp.array([0.25]))
+    >>> bool(jnp.allclose(z, 1j, atol=1e-6))
+    True
+    """
+    from irsjax.phases import phasor
+
+    r = jnp.sqrt(-jnp.log(u1))
+    c, s = phasor(u2)
+    return jax.lax.complex(r * c, r * s)
+
+
 def rayleigh(key, shape=(), *, gain=1.0, dtype=None):
     """Rayleigh fading ``sqrt(gain) z``, ``z ~ CN(0, I)`` (``gain`` = path-loss power gain)."""
     z = complex_normal(key, shape, dtype=dtype)
@@ -95,14 +110,14 @@ def sqrtm_psd(r):
     """Hermitian square root by eigendecomposition, negative eigenvalues clipped to 0."""
     w, v = jnp.linalg.eigh(r)
     w = jnp.clip(w, 0.0, None)
-    return (v * jnp.sqrt(w)[..., None, :]) @ jnp.conj(jnp.swapaxes(v, -1, -2))
+    return (v * jnp.sqrt(w)[..., None, :].astype(v.dtype)) @ jnp.conj(jnp.swapaxes(v, -1, -2))
 
 
 def correlated_rayleigh(key, r_sqrt, *, gain=1.0, dtype=None):
     """Correlated Rayleigh ``sqrt(gain) R^{1/2} w`` given ``r_sqrt = sqrtm_psd(R)``."""
     cd = complex_dtype(dtype)
     w = complex_normal(key, (r_sqrt.shape[-1],), dtype=cd)
-    return jnp.sqrt(jnp.asarray(gain)) * (r_sqrt.astype(cd) @ w)
+    return jnp.sqrt(jnp.asarray(gain, real_dtype(cd))).astype(cd) * (r_sqrt.astype(cd) @ w)
 
 
 def cascade(g_rx, v, h_tx):
@@ -120,10 +135,11 @@ def bounded_error(key, g_hat, *, relative_radius):
     n = g_hat.shape[-1]
     k1, k2 = jax.random.split(key)
     d = complex_normal(k1, g_hat.shape, dtype=g_hat.dtype)
-    d = d / jnp.linalg.norm(d, axis=-1, keepdims=True)
+    d = d / jnp.linalg.norm(d, axis=-1, keepdims=True).astype(d.dtype)
     # uniform radius in a 2n-dimensional real ball
     r = jax.random.uniform(k2, g_hat.shape[:-1] + (1,), dtype=real_dtype(g_hat.dtype)) ** (1.0 / (2 * n))
-    return relative_radius * jnp.linalg.norm(g_hat, axis=-1, keepdims=True) * r * d
+    scale = relative_radius * jnp.linalg.norm(g_hat, axis=-1, keepdims=True) * r
+    return scale.astype(d.dtype) * d
 
 
 def bounded_gain_interval(g_hat, x, radius):
@@ -135,11 +151,12 @@ def bounded_gain_interval(g_hat, x, radius):
 
 def gaussian_error(key, g, *, error_variance):
     """Gaussian CSI model: estimate ``g_hat = g + e``, ``e ~ CN(0, error_variance I)``."""
-    return g + jnp.sqrt(jnp.asarray(error_variance)) * complex_normal(key, g.shape, dtype=g.dtype)
+    s = jnp.sqrt(jnp.asarray(error_variance, real_dtype(g.dtype))).astype(g.dtype)
+    return g + s * complex_normal(key, g.shape, dtype=g.dtype)
 
 
 __all__ = [
-    "SPEED_OF_LIGHT", "complex_dtype", "real_dtype", "complex_normal", "rayleigh", "rician",
+    "SPEED_OF_LIGHT", "complex_dtype", "real_dtype", "complex_normal", "complex_normal_from_uniforms", "rayleigh", "rician",
     "ula_steering", "upa_steering", "mimo_los", "sinc_correlation", "sqrtm_psd", "correlated_rayleigh",
     "cascade", "cascade_mimo", "bounded_error", "bounded_gain_interval", "gaussian_error",
 ]

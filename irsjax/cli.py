@@ -96,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     g = r.add_mutually_exclusive_group()
     g.add_argument("--progress", dest="progress", action="store_true", default=None)
     g.add_argument("--no-progress", dest="progress", action="store_false")
+    r.add_argument("--compile-cache", default=None, metavar="DIR",
+                   help="persistent XLA compilation cache (default: $IRSJAX_COMPILE_CACHE or "
+                        "~/.cache/irsjax/jax; 'off' disables it): a repeated command does not compile again")
     r.add_argument("--debug", action="store_true", help="show tracebacks")
     pl = sub.add_parser("plot", help="redraw figure.png from results.json")
     pl.add_argument("dir")
@@ -140,7 +143,32 @@ def cmd_list(args) -> int:
     return 0
 
 
+def compile_cache_dir(option=None):
+    """The persistent compilation cache directory (None when disabled)."""
+    v = option if option is not None else os.environ.get("IRSJAX_COMPILE_CACHE")
+    if v is None:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        v = os.path.join(base, "irsjax", "jax")
+    return None if str(v).strip().lower() in ("", "off", "none", "0", "false") else v
+
+
+def enable_compile_cache(path):
+    """Turn on JAX's persistent compilation cache in ``path`` (every compilation is cached)."""
+    import jax
+
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as e:
+        raise CliError(f"--compile-cache: cannot create '{path}' ({e.strerror or e})") from None
+    jax.config.update("jax_compilation_cache_dir", path)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+
 def cmd_run(args) -> int:
+    cache = compile_cache_dir(args.compile_cache)
+    if cache is not None:
+        enable_compile_cache(cache)
     if args.distributed:
         import jax
 

@@ -53,6 +53,8 @@ class Estimate(NamedTuple):
     sample variance, ``std_err = sqrt(variance / num_samples)``. For a statistic of
     shape ``s`` (a per-user vector, a trace) every field but ``num_samples`` and
     ``kind`` is a numpy array of shape ``s`` (elementwise CIs); :meth:`at` picks one entry.
+    Statistics accumulated in log space (``estimate(..., log_space=...)``) also carry
+    ``log10_mean``, ``log10_ci_low``, ``log10_ci_high``: exact where ``mean`` underflows.
     """
 
     mean: float
@@ -63,6 +65,9 @@ class Estimate(NamedTuple):
     variance: float
     kind: str = "mean"
     events: float = float("nan")
+    log10_mean: float = float("nan")
+    log10_ci_low: float = float("nan")
+    log10_ci_high: float = float("nan")
 
     @property
     def rel_error(self):
@@ -90,9 +95,10 @@ class Estimate(NamedTuple):
             a = np.asarray(v)[index]
             return float(a) if np.ndim(a) == 0 else a
 
+        keep = lambda v: pick(v) if np.ndim(v) else v  # noqa: E731
         return Estimate(pick(self.mean), pick(self.std_err), pick(self.ci_low), pick(self.ci_high),
-                        self.num_samples, pick(self.variance), self.kind, pick(self.events)
-                        if np.ndim(self.events) else self.events)
+                        self.num_samples, pick(self.variance), self.kind, keep(self.events),
+                        keep(self.log10_mean), keep(self.log10_ci_low), keep(self.log10_ci_high))
 
     def as_dict(self) -> dict:
         d = self._asdict()
@@ -112,6 +118,13 @@ class EngineState(NamedTuple):
     m2: np.ndarray
     nonfinite: np.ndarray
     shapes: tuple = ()
+    log_names: tuple = ()
+
+    @property
+    def log_mask(self) -> tuple:
+        """Per flat feature: accumulated in log space (running max in ``sum_hi``, scaled sums of
+        ``exp(x - max)`` and ``exp(2 (x - max))`` in ``sum_lo`` and ``m2``)?"""
+        return tuple(n in self.log_names for n, _, a, b in self.layout for _ in range(b - a))
 
     @property
     def layout(self) -> tuple:
@@ -128,6 +141,7 @@ class EngineState(NamedTuple):
         return {
             "names": list(self.names),
             "shapes": [list(sh) for sh in (self.shapes or ((),) * len(self.names))],
+            "log_names": list(self.log_names),
             "next_block": self.next_block,
             "num_samples": self.num_samples,
             "sum_hi": self.sum_hi.tolist(),
@@ -145,6 +159,7 @@ class EngineState(NamedTuple):
             np.asarray(d["sum_hi"], dt), np.asarray(d["sum_lo"], dt), np.asarray(d["m2"], dt),
             np.asarray(d["nonfinite"], np.int64),
             tuple(tuple(int(v) for v in sh) for sh in d.get("shapes", [[]] * len(d["names"]))),
+            tuple(d.get("log_names", ())),
         )
 
 
@@ -169,10 +184,12 @@ def _two_sum(a, b):
     return s, err
 
 
-def _block_stats(static_fn, layout, leaves, first_block, blocks, key, full_blocks, remainder, dtype):
-    """Per-block (count, sum, centred sum of squares) of ``blocks`` blocks from ``first_block``.
+def _block_stats(static_fn, layout, leaves, first_block, blocks, key, full_blocks, remainder, dtype, log_mask):
+    """Per-block (count, sum, centred sum of squares, max) of ``blocks`` blocks from ``first_block``.
 
     Statistics are flattened and concatenated (``layout``) into ``F`` features per realisation.
+    Log-space features (``log_mask``) give (count, sum exp(x - max), sum exp(2 (x - max)), max) instead;
+    ``-inf`` (a zero) is a valid value for them.
     """
     fn, args = merge_dynamic(leaves, static_fn)
     block_ids = first_block + jnp.arange(blocks, dtype=jnp.uint32)
@@ -188,18 +205,37 @@ def _block_stats(static_fn, layout, leaves, first_block, blocks, key, full_block
     lane = jnp.arange(BLOCK, dtype=jnp.int32)[None, :]
     valid = (block_ids[:, None] < full_blocks) | ((block_ids[:, None] == full_blocks) & (lane < remainder))
     finite = jnp.isfinite(vals)
-    bad = jnp.sum(jnp.logical_and(~finite, valid[:, None, :]), axis=(0, 2))
-    v = jnp.where(valid[:, None, :] & finite, vals, jnp.zeros((), dtype))
     n_b = jnp.sum(valid, axis=1).astype(dtype)  # (blocks,)
-    s_b = _pairwise_sum(v)  # (blocks, F)
+    if not any(log_mask):
+        bad = jnp.sum(jnp.logical_and(~finite, valid[:, None, :]), axis=(0, 2))
+        v = jnp.where(valid[:, None, :] & finite, vals, jnp.zeros((), dtype))
+        s_b = _pairwise_sum(v)  # (blocks, F)
+        mean_b = s_b / jnp.where(n_b > 0, n_b, jnp.ones((), dtype))[:, None]
+        dev = jnp.where(valid[:, None, :], v - mean_b[..., None], jnp.zeros((), dtype))
+        m2_b = _pairwise_sum(dev * dev)
+        return n_b, s_b, m2_b, jnp.zeros_like(s_b), bad
+    lm = jnp.asarray(log_mask)[None, :, None]
+    ok = finite | (lm & (vals == -jnp.inf))
+    bad = jnp.sum(jnp.logical_and(~ok, valid[:, None, :]), axis=(0, 2))
+    v = jnp.where(valid[:, None, :] & finite, vals, jnp.zeros((), dtype))
+    s_b = _pairwise_sum(v)
     mean_b = s_b / jnp.where(n_b > 0, n_b, jnp.ones((), dtype))[:, None]
     dev = jnp.where(valid[:, None, :], v - mean_b[..., None], jnp.zeros((), dtype))
     m2_b = _pairwise_sum(dev * dev)
-    return n_b, s_b, m2_b, bad
+    # log space: x = log of a nonnegative quantity; keep max and sums of exp(x - max), exp(2 (x - max))
+    live = valid[:, None, :] & finite
+    x = jnp.where(live, vals, -jnp.inf)
+    mx = jnp.max(x, axis=-1)  # (blocks, F)
+    safe_mx = jnp.where(jnp.isfinite(mx), mx, jnp.zeros((), dtype))
+    e = jnp.where(live, jnp.exp(jnp.where(live, vals, jnp.zeros((), dtype)) - safe_mx[..., None]),
+                  jnp.zeros((), dtype))
+    l1, l2 = _pairwise_sum(e), _pairwise_sum(e * e)
+    lm2 = jnp.asarray(log_mask)[None, :]
+    return n_b, jnp.where(lm2, l1, s_b), jnp.where(lm2, l2, m2_b), jnp.where(lm2, mx, jnp.zeros((), dtype)), bad
 
 
 def _batch_stats(static_fn, layout, chunk, slots, leaves, key, first_block, num_chunks, full_blocks, remainder,
-                 dtype):
+                 dtype, log_mask):
     """Per-block statistics of ``num_chunks`` chunks of ``chunk`` blocks, into ``slots`` chunk slots.
 
     The chunks are evaluated by one loop whose trip count is a *traced* value, so the loop body (the
@@ -210,25 +246,26 @@ def _batch_stats(static_fn, layout, chunk, slots, leaves, key, first_block, num_
     F = layout[-1][3] if layout else 0
     size = slots * chunk
     init = (jnp.zeros((size,), dtype), jnp.zeros((size, F), dtype), jnp.zeros((size, F), dtype),
-            jnp.zeros((F,), jnp.int32))
+            jnp.zeros((size, F), dtype), jnp.zeros((F,), jnp.int32))
 
     def body(i, bufs):
-        n_buf, s_buf, m2_buf, bad = bufs
+        n_buf, s_buf, m2_buf, mx_buf, bad = bufs
         start = first_block + (i * chunk).astype(jnp.uint32)
-        n_b, s_b, m2_b, bad_b = _block_stats(static_fn, layout, leaves, start, chunk, key, full_blocks, remainder,
-                                             dtype)
+        n_b, s_b, m2_b, mx_b, bad_b = _block_stats(static_fn, layout, leaves, start, chunk, key, full_blocks,
+                                                   remainder, dtype, log_mask)
         at = i * chunk
-        return (jax.lax.dynamic_update_slice_in_dim(n_buf, n_b, at, axis=0),
-                jax.lax.dynamic_update_slice_in_dim(s_buf, s_b, at, axis=0),
-                jax.lax.dynamic_update_slice_in_dim(m2_buf, m2_b, at, axis=0), bad + bad_b.astype(jnp.int32))
+        upd = jax.lax.dynamic_update_slice_in_dim
+        return (upd(n_buf, n_b, at, axis=0), upd(s_buf, s_b, at, axis=0), upd(m2_buf, m2_b, at, axis=0),
+                upd(mx_buf, mx_b, at, axis=0), bad + bad_b.astype(jnp.int32))
 
     return jax.lax.fori_loop(jnp.int32(0), num_chunks, body, init)
 
 
-def _fold(carry, blk):
-    """Fold one block into the running totals (compensated sum, Chan's M2 update)."""
+def _fold(log_mask, carry, blk):
+    """Fold one block into the running totals (compensated sum, Chan's M2 update; for log-space
+    features: running max and rescaled sums)."""
     n_a, hi, lo, m2 = carry
-    nb, sb, m2b = blk
+    nb, sb, m2b, mxb = blk
     mean_a = (hi + lo) / jnp.where(n_a > 0, n_a, 1.0)
     mb = sb / jnp.where(nb > 0, nb, 1.0)
     s, e = _two_sum(hi, sb)
@@ -237,13 +274,24 @@ def _fold(carry, blk):
     n = n_a + nb
     delta = mb - mean_a
     m2n = m2 + m2b + delta * delta * n_a * nb / jnp.where(n > 0, n, 1.0)
+    if any(log_mask):
+        lm = jnp.asarray(log_mask)
+        mx = jnp.maximum(hi, mxb)
+        zero = jnp.zeros((), hi.dtype)
+        fa = jnp.where(hi > -jnp.inf, jnp.exp(jnp.where(hi > -jnp.inf, hi, zero) - jnp.where(mx > -jnp.inf, mx, zero)),
+                       zero)
+        fb = jnp.where(mxb > -jnp.inf, jnp.exp(jnp.where(mxb > -jnp.inf, mxb, zero) - jnp.where(mx > -jnp.inf, mx, zero)),
+                       zero)
+        hi2 = jnp.where(lm, mx, hi2)
+        lo2 = jnp.where(lm, lo * fa + sb * fb, lo2)
+        m2n = jnp.where(lm, m2 * fa * fa + m2b * fb * fb, m2n)
     keep = nb > 0
     return (jnp.where(keep, n, n_a), jnp.where(keep, hi2, hi), jnp.where(keep, lo2, lo), jnp.where(keep, m2n, m2)), None
 
 
-@partial(jax.jit, static_argnames=("static_fn", "layout", "chunk", "slots", "mesh"))
-def _run_batch(static_fn, layout, chunk, slots, mesh, leaves, key, first_block, num_chunks, full_blocks, remainder,
-               n_done, hi, lo, m2):
+@partial(jax.jit, static_argnames=("static_fn", "layout", "log_mask", "chunk", "slots", "mesh"))
+def _run_batch(static_fn, layout, log_mask, chunk, slots, mesh, leaves, key, first_block, num_chunks, full_blocks,
+               remainder, n_done, hi, lo, m2):
     """Evaluate ``num_chunks`` chunks of ``chunk`` blocks from ``first_block`` and fold them in.
 
     ``static_fn`` and ``leaves`` are the two halves of ``(fn, args)`` (:func:`irsjax.config.split_dynamic`):
@@ -255,24 +303,35 @@ def _run_batch(static_fn, layout, chunk, slots, mesh, leaves, key, first_block, 
     """
     dtype = hi.dtype
     if mesh is None:
-        n_b, s_b, m2_b, bad = _batch_stats(static_fn, layout, chunk, slots, leaves, key, first_block, num_chunks,
-                                           full_blocks, remainder, dtype)
-    else:
-        from jax.sharding import PartitionSpec as P
+        # fold each chunk into the running totals inside the loop (same fold order as below)
+        F = layout[-1][3]
 
-        def per_device(leaves, key, first_block, num_chunks, full_blocks, remainder):
-            d = jax.lax.axis_index("mc").astype(jnp.int32)
-            mine = jnp.clip(num_chunks - d * slots, 0, slots)
-            start = first_block + (d * slots * chunk).astype(jnp.uint32)
-            n_b, s_b, m2_b, bad = _batch_stats(static_fn, layout, chunk, slots, leaves, key, start, mine,
-                                               full_blocks, remainder, dtype)
-            return n_b, s_b, m2_b, jax.lax.psum(bad, "mc")
+        def body(i, carry):
+            tot, bad = carry
+            start = first_block + (i * chunk).astype(jnp.uint32)
+            n_b, s_b, m2_b, mx_b, bad_b = _block_stats(static_fn, layout, leaves, start, chunk, key, full_blocks,
+                                                       remainder, dtype, log_mask)
+            tot, _ = jax.lax.scan(partial(_fold, log_mask), tot, (n_b, s_b, m2_b, mx_b))
+            return tot, bad + bad_b.astype(jnp.int32)
 
-        n_b, s_b, m2_b, bad = jax.shard_map(
-            per_device, mesh=mesh, in_specs=(P(), P(), P(), P(), P(), P()),
-            out_specs=(P("mc"), P("mc"), P("mc"), P()), check_vma=False,
-        )(leaves, key, first_block, num_chunks, full_blocks, remainder)
-    (n_done, hi, lo, m2), _ = jax.lax.scan(_fold, (n_done, hi, lo, m2), (n_b, s_b, m2_b))
+        (n_done, hi, lo, m2), bad = jax.lax.fori_loop(jnp.int32(0), num_chunks, body,
+                                                      ((n_done, hi, lo, m2), jnp.zeros((F,), jnp.int32)))
+        return n_done, hi, lo, m2, bad
+    from jax.sharding import PartitionSpec as P
+
+    def per_device(leaves, key, first_block, num_chunks, full_blocks, remainder):
+        d = jax.lax.axis_index("mc").astype(jnp.int32)
+        mine = jnp.clip(num_chunks - d * slots, 0, slots)
+        start = first_block + (d * slots * chunk).astype(jnp.uint32)
+        n_b, s_b, m2_b, mx_b, bad = _batch_stats(static_fn, layout, chunk, slots, leaves, key, start, mine,
+                                                 full_blocks, remainder, dtype, log_mask)
+        return n_b, s_b, m2_b, mx_b, jax.lax.psum(bad, "mc")
+
+    n_b, s_b, m2_b, mx_b, bad = jax.shard_map(
+        per_device, mesh=mesh, in_specs=(P(), P(), P(), P(), P(), P()),
+        out_specs=(P("mc"), P("mc"), P("mc"), P("mc"), P()), check_vma=False,
+    )(leaves, key, first_block, num_chunks, full_blocks, remainder)
+    (n_done, hi, lo, m2), _ = jax.lax.scan(partial(_fold, log_mask), (n_done, hi, lo, m2), (n_b, s_b, m2_b, mx_b))
     return n_done, hi, lo, m2, bad
 
 
@@ -294,8 +353,9 @@ def _accum_dtype():
     return jax.dtypes.canonicalize_dtype(jnp.float64)
 
 
-def init_state(names, shapes=None) -> EngineState:
-    """An empty accumulator for the statistics ``names`` (a sequence, or ``{name: shape}``)."""
+def init_state(names, shapes=None, log_names=()) -> EngineState:
+    """An empty accumulator for the statistics ``names`` (a sequence, or ``{name: shape}``);
+    ``log_names`` are accumulated in log space."""
     if isinstance(names, Mapping):
         shapes = {n: tuple(getattr(v, "shape", v)) for n, v in names.items()}
         names = tuple(sorted(shapes))
@@ -306,7 +366,10 @@ def init_state(names, shapes=None) -> EngineState:
     size = sum(int(np.prod(sh, dtype=np.int64)) for sh in shapes)
     dt = np.dtype(_accum_dtype())
     z = np.zeros(size, dt)
-    return EngineState(names, 0, 0, z, z.copy(), z.copy(), np.zeros(size, np.int64), shapes)
+    st = EngineState(names, 0, 0, z, z.copy(), z.copy(), np.zeros(size, np.int64), shapes,
+                     tuple(sorted(log_names)))
+    hi = np.where(np.asarray(st.log_mask, bool), -np.inf, 0.0).astype(dt) if size else z.copy()
+    return st._replace(sum_hi=hi)
 
 
 def default_batch_size() -> int:
@@ -368,11 +431,44 @@ def _finalize_one(total, m2, n, is_prob, confidence, ci_method):
     return Estimate(mean, se, mean - z * se, mean + z * se, n, var, "mean")
 
 
+def _finalize_log(mx, s1, s2, n, confidence):
+    """Mean of ``exp(x)`` from a log-space accumulator (max ``mx``, sums of exp(x - mx), exp(2 (x - mx)))."""
+    mx, s1, s2 = float(mx), float(s1), float(s2)
+    nan = float("nan")
+    if n == 0:
+        return Estimate(nan, nan, nan, nan, 0, nan, "mean")
+    if not (s1 > 0 and math.isfinite(mx)):  # every value was 0
+        return Estimate(0.0, 0.0, 0.0, 0.0, n, 0.0, "mean", nan, -math.inf, -math.inf, -math.inf)
+    log_mean = mx + math.log(s1) - math.log(n)
+    rel_var = max(n * s2 / (s1 * s1) - 1.0, 0.0) * n / (n - 1) if n > 1 else nan  # var(p) / mean^2
+    rse = math.sqrt(rel_var / n) if n > 1 else nan  # relative standard error
+    z = _z(confidence)
+    mean = math.exp(log_mean) if log_mean > -745 else 0.0
+    se = mean * rse
+    l10 = log_mean / math.log(10.0)
+    lo_factor = 1.0 - z * rse
+    log10_lo = l10 + math.log10(lo_factor) if lo_factor > 0 else -math.inf
+    log10_hi = l10 + math.log10(1.0 + z * rse) if math.isfinite(rse) else nan
+    return Estimate(mean, se, max(mean - z * se, 0.0), mean + z * se, n, mean * mean * rel_var, "mean", nan,
+                    l10, log10_lo, log10_hi)
+
+
 def finalize(state: EngineState, *, probabilities=(), confidence=0.95, ci_method="wilson") -> Estimates:
     """Turn an accumulator state into ``{name: Estimate}`` (array fields for shaped statistics)."""
     out = Estimates()
     n = state.num_samples
     for name, shape, start, stop in state.layout:
+        if name in state.log_names:
+            ests = [_finalize_log(state.sum_hi[i], state.sum_lo[i], state.m2[i], n, confidence)
+                    for i in range(start, stop)]
+            if shape == ():
+                out[name] = ests[0]
+            else:
+                cols = [np.asarray(c, dtype=float).reshape(shape) for c in zip(*[
+                    (e.mean, e.std_err, e.ci_low, e.ci_high, e.variance, e.log10_mean, e.log10_ci_low,
+                     e.log10_ci_high) for e in ests])]
+                out[name] = Estimate(*cols[:4], n, cols[4], "mean", float("nan"), *cols[5:])
+            continue
         is_prob = name in probabilities
         ests = [_finalize_one(float(np.float64(state.sum_hi[i]) + np.float64(state.sum_lo[i])), state.m2[i], n,
                               is_prob, confidence, ci_method) for i in range(start, stop)]
@@ -437,6 +533,7 @@ def estimate(
     resume: EngineState | None = None,
     checkpoint: Callable[[EngineState], None] | None = None,
     devices: int | None = None,
+    log_space: Sequence[str] | None = None,
 ) -> Estimates:
     """Estimate the means of every statistic returned by ``fn(key, *args)``.
 
@@ -463,6 +560,11 @@ def estimate(
       checkpoint: called with the state after every batch (e.g. to save it).
       devices: shard each batch over this many devices (default: all of
         ``jax.devices()``); the numbers do not depend on it.
+      log_space: statistics that ``fn`` returns as the natural *log* of a nonnegative quantity
+        (``-inf`` for 0), e.g. a conditional outage probability: the engine estimates the mean of
+        ``exp(value)`` with a streaming log-sum-exp, so tails far below float32's range (1e-81, ...)
+        keep their value; the estimate carries ``log10_mean`` and ``log10_ci_*``. Default: the names
+        in ``fn.LOG_SPACE`` (a system's declaration of which of its outputs are logs) that ``fn`` returns.
     Returns:
       :class:`Estimates` (``{name: Estimate}`` with a ``.state``).
     """
@@ -492,7 +594,16 @@ def estimate(
     unknown = set(probabilities) - set(shapes)
     if unknown:
         raise ValueError(f"probabilities names not returned by fn: {sorted(unknown)}")
-    state = resume if resume is not None else init_state(shapes)
+    if log_space is None:
+        log_space = tuple(n for n in getattr(fn, "LOG_SPACE", ()) if n in shapes)
+    unknown = set(log_space) - set(shapes)
+    if unknown:
+        raise ValueError(f"log_space names not returned by fn: {sorted(unknown)}")
+    if set(log_space) & set(probabilities):
+        raise ValueError("a statistic cannot be both a 0/1 probability and a log-space statistic")
+    state = resume if resume is not None else init_state(shapes, log_names=log_space)
+    if tuple(sorted(log_space)) != tuple(state.log_names):
+        raise ValueError("resume state does not match log_space")
     if tuple(sorted(shapes)) != state.names or (state.shapes and tuple(shapes[n] for n in state.names) != state.shapes):
         raise ValueError("resume state does not match the statistics returned by fn")
     if state.num_samples != min(state.next_block * BLOCK, num_samples) or state.num_samples > num_samples:
@@ -503,6 +614,7 @@ def estimate(
         state = state._replace(shapes=tuple(shapes[n] for n in state.names))
     names = state.names
     layout = state.layout
+    log_mask = state.log_mask
     dt = state.sum_hi.dtype
     hi, lo, m2 = (jnp.asarray(state.sum_hi, dt), jnp.asarray(state.sum_lo, dt), jnp.asarray(state.m2, dt))
     n_done = jnp.asarray(state.num_samples, dt)
@@ -520,7 +632,7 @@ def estimate(
         while next_block < total_blocks:
             nc = min(chunks, -(-(total_blocks - next_block) // chunk))
             n_done, hi, lo, m2, bad = _run_batch(
-                static_fn, layout, chunk, slots, mesh, leaves, key, jnp.uint32(next_block), jnp.int32(nc),
+                static_fn, layout, log_mask, chunk, slots if mesh is not None else 0, mesh, leaves, key, jnp.uint32(next_block), jnp.int32(nc),
                 jnp.uint32(num_samples // BLOCK), jnp.int32(num_samples % BLOCK), n_done, hi, lo, m2,
             )
             next_block = min(next_block + nc * chunk, total_blocks)
@@ -530,7 +642,7 @@ def estimate(
             done = new_done
             nonfinite += np.asarray(bad, np.int64)
             state = EngineState(names, next_block, done, np.asarray(hi), np.asarray(lo), np.asarray(m2),
-                                nonfinite.copy(), state.shapes)
+                                nonfinite.copy(), state.shapes, state.log_names)
             if nonfinite.any():
                 which = [n for n, _, a, b in layout if nonfinite[a:b].any()]
                 raise FloatingPointError(f"per-realisation function returned NaN/inf for {which}")
@@ -544,6 +656,76 @@ def estimate(
         if bar is not None:
             bar.close()
     return finalize(state, probabilities=probabilities, confidence=confidence, ci_method=ci_method)
+
+
+@partial(jax.jit, static_argnames=("static_fn", "num_samples", "names", "log_names"))
+def _mean_jit(static_fn, leaves, key, num_samples, names, log_names):
+    fn, args = merge_dynamic(leaves, static_fn)
+    num_blocks = -(-num_samples // BLOCK)
+    full, rem = num_samples // BLOCK, num_samples % BLOCK
+    lane = jnp.arange(BLOCK)
+
+    def block_sum(b):
+        keys = jax.random.split(jax.random.fold_in(key, b.astype(jnp.uint32)), BLOCK)
+        out = jax.vmap(lambda k: fn(k, *args))(keys)
+        valid = (b < full) | (lane < rem)
+        res = {}
+        for n in names:
+            mask = valid.reshape((BLOCK,) + (1,) * (jnp.ndim(out[n]) - 1))
+            if n in log_names:  # log-sum-exp of the block (logs of nonnegative values)
+                res[n] = jax.nn.logsumexp(jnp.where(mask, out[n], -jnp.inf), axis=0)
+            else:
+                res[n] = jnp.sum(jnp.where(mask, out[n], jnp.zeros((), out[n].dtype)), axis=0)
+        return res
+
+    def body(carry, b):
+        blk = block_sum(b)
+        return {n: jnp.logaddexp(carry[n], blk[n]) if n in log_names else carry[n] + blk[n] for n in names}, None
+
+    shapes = jax.eval_shape(block_sum, jnp.int32(0))
+    init = {n: jnp.full(v.shape, -jnp.inf if n in log_names else 0, v.dtype) for n, v in shapes.items()}
+    total, _ = jax.lax.scan(jax.checkpoint(body), init, jnp.arange(num_blocks, dtype=jnp.int32))
+    return {n: t - jnp.log(jnp.asarray(num_samples, t.dtype)) if n in log_names else t / num_samples
+            for n, t in total.items()}
+
+
+def mean(fn, key, num_samples: int, *, args: tuple = (), statistics: Sequence[str] | None = None,
+         log_space: Sequence[str] | None = None) -> dict:
+    """Differentiable Monte Carlo means: ``{name: mean over num_samples realisations}`` as JAX arrays.
+
+    The realisations are exactly those of :func:`estimate` (block ``b`` uses ``split(fold_in(key, b),
+    BLOCK)``), so with the same key the numbers agree with ``estimate(...)[name].mean`` up to the
+    rounding of the (here plain) sum. ``jax.grad`` of a result with respect to any float leaf of ``fn``
+    (a power, a noise level, an IRS or Eve position, a path-loss exponent) or of ``args`` is the
+    pathwise derivative with common random numbers: the average of the per-realisation derivatives,
+    unbiased wherever the statistic is differentiable in the parameter almost surely (secrecy rates
+    with ``{x}^+``, conditional outage probabilities; not 0/1 indicators, whose pathwise derivative is
+    0: differentiate a conditional or smoothed estimator instead). Memory is bounded: the blocks are
+    scanned, and the backward pass recomputes each block (``jax.checkpoint``) instead of storing it.
+    Log-space statistics (``log_space``, default ``fn.LOG_SPACE``; values are logs of nonnegative
+    quantities) give the **log of the mean** of their exponentials, by a streaming log-sum-exp: e.g.
+    ``log E[p]`` of a conditional outage probability, finite (with its gradient) far below float32's range.
+
+    >>> import jax, jax.numpy as jnp
+    >>> f = lambda key, s: {"y": s * jax.random.exponential(key)}
+    >>> float(jax.grad(lambda s: mean(f, jax.random.key(0), 4096, args=(s,))["y"])(2.0)) > 0.9
+    True
+    """
+    num_samples = int(num_samples)
+    if num_samples <= 0:
+        raise ValueError(f"num_samples must be a positive integer, got {num_samples}")
+    args = tuple(args)
+    out = jax.eval_shape(lambda k: fn(k, *args), key)
+    if not isinstance(out, Mapping) or not out:
+        raise TypeError("fn must return a non-empty dict {name: array}")
+    names = tuple(sorted(out if statistics is None else statistics))
+    missing = [n for n in names if n not in out]
+    if missing:
+        raise ValueError(f"statistics not returned by fn: {missing}")
+    if log_space is None:
+        log_space = tuple(n for n in getattr(fn, "LOG_SPACE", ()) if n in out)
+    leaves, static_fn = split_dynamic((fn, args))
+    return _mean_jit(static_fn, leaves, key, num_samples, names, tuple(n for n in names if n in log_space))
 
 
 def variance_reduction(plain: Estimate, improved: Estimate) -> float:

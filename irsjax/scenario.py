@@ -21,9 +21,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
+import numpy as np
 import jax
 
 from irsjax import montecarlo
+from irsjax.config import merge_dynamic, split_dynamic
 from irsjax.montecarlo import Estimate, EngineState
 
 
@@ -249,17 +251,45 @@ def resolve(scenario: Scenario, overrides: Mapping[str, str]) -> tuple[dict, str
     return params, sweep_name, values
 
 
+class _Deferred(Exception):
+    """Raised inside a point function by a recording :class:`RunContext` (shared-draw sweeps)."""
+
+
+class EstimateRequest:
+    """One ``ctx.estimate`` call of a point, recorded for a shared-draw pass."""
+
+    def __init__(self, fn, args, key, samples, kwargs):
+        self.fn, self.args, self.key, self.samples, self.kwargs = fn, tuple(args), key, int(samples), kwargs
+        self.leaves, self.static = split_dynamic((fn, self.args))
+
+    def group_key(self):
+        kd = np.asarray(jax.random.key_data(self.key)).tobytes()
+        kw = tuple(sorted((k, _freeze(v)) for k, v in self.kwargs.items()))
+        return (self.static, kd, str(self.key.dtype), self.samples, kw)
+
+
+def _freeze(v):
+    if isinstance(v, (list, tuple)):
+        return tuple(_freeze(x) for x in v)
+    if isinstance(v, dict):
+        return tuple(sorted((k, _freeze(x)) for k, x in v.items()))
+    return v
+
+
 class RunContext:
     """Handed to a scenario's ``point``: the key, sample budget and engine wiring.
 
     ``ctx.estimate(fn, args=..., probabilities=...)`` runs the Monte Carlo engine
     with the run's key, sample count, batch size, progress display and
-    checkpointing (so an interrupted point resumes from its last batch).
+    checkpointing (so an interrupted point resumes from its last batch). In a
+    shared-draw sweep the call is recorded and answered from one pass over all
+    points (see :attr:`Scenario.shared_draws`).
     """
 
     def __init__(self, *, key, samples, batch_size=None, progress=False, store=None, point_id="",
-                 target_rel_error=None, min_events=None, devices=None):
+                 target_rel_error=None, min_events=None, devices=None, replay=None, record=False, memo=None):
         self.key = key
+        self._memo = {} if memo is None else memo
         self.samples = int(samples)
         self.batch_size = batch_size
         self.progress = progress
@@ -269,22 +299,157 @@ class RunContext:
         self.min_events = min_events
         self.devices = devices
         self._calls = 0
+        self._replay = replay
+        self._record = record
+        self.request = None
+
+    def once(self, tag, compute: Callable):
+        """``compute()`` evaluated once per run and shared by every point that asks with the same ``tag``
+        (e.g. a diagnostic of one realisation that does not depend on the swept value)."""
+        if tag not in self._memo:
+            self._memo[tag] = compute()
+        return self._memo[tag]
+
+    def _engine_kwargs(self, probabilities, batch_size, kwargs):
+        kwargs = dict(kwargs)
+        kwargs.setdefault("target_rel_error", self.target_rel_error)
+        kwargs.setdefault("min_events", self.min_events)
+        kwargs.setdefault("devices", self.devices)
+        kwargs["probabilities"] = tuple(probabilities)
+        kwargs["batch_size"] = self.batch_size if self.batch_size is not None else batch_size
+        return kwargs
 
     def estimate(self, fn, *, args=(), probabilities=(), samples=None, key=None, batch_size=None,
                  **kwargs) -> montecarlo.Estimates:
         """Run the engine; a scenario's preferred ``batch_size`` applies unless the user gave ``--batch-size``."""
-        tag = f"{self.point_id}#{self._calls}"
+        call = self._calls
         self._calls += 1
+        if self._replay is not None and call < len(self._replay):
+            return self._replay[call]
+        kw = self._engine_kwargs(probabilities, batch_size, kwargs)
+        key = self.key if key is None else key
+        samples = self.samples if samples is None else samples
+        if self._record:
+            self.request = EstimateRequest(fn, args, key, samples, kw)
+            raise _Deferred
+        tag = f"{self.point_id}#{call}"
         resume = self.store.engine_state(tag) if self.store is not None else None
         checkpoint = (lambda st: self.store.save_engine_state(tag, st)) if self.store is not None else None
-        kwargs.setdefault("target_rel_error", self.target_rel_error)
-        kwargs.setdefault("min_events", self.min_events)
-        kwargs.setdefault("devices", self.devices)
-        return montecarlo.estimate(
-            fn, self.key if key is None else key, self.samples if samples is None else samples, args=args,
-            batch_size=self.batch_size if self.batch_size is not None else batch_size, probabilities=probabilities,
-            progress=(f"{self.point_id}" if self.progress else False), resume=resume, checkpoint=checkpoint, **kwargs,
-        )
+        return montecarlo.estimate(fn, key, samples, args=args, progress=(f"{self.point_id}" if self.progress else False),
+                                   resume=resume, checkpoint=checkpoint, **kw)
+
+
+# --------------------------------------------------------------------------- shared-draw passes
+def _leaf_key(v):
+    a = np.asarray(v)
+    return (type(v).__name__, a.dtype.str, a.shape, a.tobytes())
+
+
+def _weak(x):
+    """``x`` as a weakly typed array (how JAX passes a Python float), so promotion is unchanged."""
+    try:
+        from jax._src.lax.lax import _convert_element_type
+
+        return _convert_element_type(x, x.dtype, weak_type=True)
+    except Exception:  # noqa: BLE001 - private API moved: strong typing only matters for mixed dtypes
+        return x
+
+
+class _PointStack:
+    """The points of a shared-draw pass as one per-realisation function.
+
+    Leaves equal at every point stay shared (unbatched: computations that depend only on them and
+    on the key, e.g. the channel draws, run once); differing leaves are stacked along a leading
+    point axis and the points' functions are ``vmap``-ed over it. Statistics gain that leading axis;
+    ``name@diff`` holds the paired differences between consecutive points (same draws).
+    """
+
+    def __init__(self, static, diff_idx, weak, shared, stacked, diffs):
+        self.static, self.diff_idx, self.weak, self.diffs = static, diff_idx, weak, diffs
+        self.shared, self.stacked = shared, stacked
+
+    def __call__(self, key):
+        def one(stk):
+            stk = [_weak(v) if w else v for v, w in zip(stk, self.weak)]
+            it_s, it_d = iter(self.shared), iter(stk)
+            leaves = [next(it_d) if i in self.diff_idx else next(it_s) for i in range(len(self.shared) + len(stk))]
+            fn, args = merge_dynamic(leaves, self.static)
+            return fn(key, *args)
+
+        out = dict(jax.vmap(one)(list(self.stacked)))
+        for k in self.diffs:
+            out[k + "@diff"] = out[k][1:] - out[k][:-1]
+        return out
+
+
+jax.tree_util.register_pytree_node(
+    _PointStack,
+    lambda p: ((p.shared, p.stacked), (p.static, p.diff_idx, p.weak, p.diffs)),
+    lambda aux, ch: _PointStack(aux[0], aux[1], aux[2], ch[0], ch[1], aux[3]),
+)
+
+
+def _split_point_estimates(est, num_points):
+    """``Estimates`` with a leading point axis -> one ``Estimates`` per point, plus the paired differences."""
+    per = [montecarlo.Estimates() for _ in range(num_points)]
+    diffs = {}
+    for name, e in est.items():
+        if name.endswith("@diff"):
+            diffs[name[:-5]] = e
+            continue
+        for i in range(num_points):
+            per[i][name] = e.at(i)
+    for p in per:
+        p.state = est.state
+    return per, diffs
+
+
+def _run_shared(requests: dict, ctx_args: dict, tag: str, store, progress_label):
+    """Evaluate the recorded requests ``{point index: EstimateRequest}`` of one round; returns
+    ``({point index: Estimates}, paired differences by group)``."""
+    groups: dict = {}
+    for i, rq in requests.items():
+        groups.setdefault(rq.group_key(), []).append(i)
+    answers, paired = {}, []
+    for g, idx in enumerate(groups.values()):
+        rqs = [requests[i] for i in idx]
+        first = rqs[0]
+        keys = [[_leaf_key(v) for v in rq.leaves] for rq in rqs]
+        diff_idx = tuple(j for j in range(len(first.leaves)) if len({k[j] for k in keys}) > 1)
+        kw = dict(first.kwargs)
+        gtag = f"{tag}/{g}"
+        resume = store.engine_state(gtag) if store is not None else None
+        checkpoint = (lambda st, t=gtag: store.save_engine_state(t, st)) if store is not None else None
+        label = progress_label(len(idx)) if progress_label else False
+        if not diff_idx:  # identical calls (e.g. an iteration-index axis): one run serves every point
+            est = montecarlo.estimate(first.fn, first.key, first.samples, args=first.args, resume=resume,
+                                      checkpoint=checkpoint, progress=label, **kw)
+            for i in idx:
+                answers[i] = est
+            continue
+        shared = [v for j, v in enumerate(first.leaves) if j not in diff_idx]
+        weak = tuple(isinstance(first.leaves[j], float) for j in diff_idx)
+        stacked = [np.stack([np.asarray(rq.leaves[j]) for rq in rqs]) for j in diff_idx]
+        kw.setdefault("log_space", None)
+        if kw["log_space"] is None:  # the points' own declaration of their log-space outputs
+            out_names = montecarlo._statistic_shapes(first.fn, first.args, first.static, first.leaves, first.key)
+            kw["log_space"] = tuple(n for n in getattr(first.fn, "LOG_SPACE", ()) if n in out_names)
+        # paired differences of plain statistics (a log-space statistic's differences are not a mean)
+        diffs = tuple(sorted(set(montecarlo._statistic_shapes(first.fn, first.args, first.static, first.leaves,
+                                                              first.key)) - set(kw["log_space"])))
+        fn = _PointStack(first.static, diff_idx, weak, shared, stacked, diffs if len(idx) > 1 else ())
+        stop_on = kw.pop("stop_on", None)
+        names = None
+        if kw.get("target_rel_error") is not None or kw.get("min_events") is not None:
+            names = stop_on or list(montecarlo._statistic_shapes(first.fn, first.args, first.static, first.leaves,
+                                                                 first.key))
+        est = montecarlo.estimate(fn, first.key, first.samples, resume=resume, checkpoint=checkpoint,
+                                  progress=label, stop_on=names, **kw)
+        per, diffs = _split_point_estimates(est, len(idx))
+        for i, e in zip(idx, per):
+            answers[i] = e
+        paired.append((idx, diffs))
+    return answers, paired
 
 
 class PartialStore:
@@ -352,8 +517,11 @@ class PartialStore:
 
 def _encode_value(v):
     if isinstance(v, Estimate):
-        return {"mean": v.mean, "ci_low": v.ci_low, "ci_high": v.ci_high, "std_err": v.std_err,
-                "num_samples": v.num_samples, "kind": v.kind}
+        d = {"mean": v.mean, "ci_low": v.ci_low, "ci_high": v.ci_high, "std_err": v.std_err,
+             "num_samples": v.num_samples, "kind": v.kind}
+        if np.ndim(v.log10_mean) == 0 and not math.isnan(v.log10_mean):  # log-space statistic: exact tails
+            d.update(log10_mean=v.log10_mean, log10_ci_low=v.log10_ci_low, log10_ci_high=v.log10_ci_high)
+        return d
     return {"mean": float(v)}
 
 
@@ -362,11 +530,67 @@ def signature_of(scenario_name, params, sweep_name, values, seed, samples, extra
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+def _encode_point(scenario, res, elapsed):
+    missing = [s.label for s in scenario.series if s.label not in res.values]
+    if missing:
+        raise RuntimeError(f"scenario '{scenario.name}' did not compute series {missing}")
+    return {"values": {k: _encode_value(v) for k, v in res.values.items()},
+            "extras": {k: float(v) for k, v in res.extras.items()}, "elapsed_s": float(elapsed)}
+
+
+def _shared_pass(scenario, points: dict, ctx_kw: dict, store, progress, sweep_name):
+    """Evaluate the points ``{index: params}`` with shared draws: rounds of recorded ``ctx.estimate`` calls,
+    each round answered by one engine pass per group of compatible calls."""
+    replays = {i: [] for i in points}
+    pending, results, paired = dict(points), {}, []
+    t0 = time.perf_counter()
+    rnd = 0
+    while pending:
+        requests = {}
+        for i, p in list(pending.items()):
+            ctx = RunContext(**ctx_kw, point_id=f"{sweep_name}={p[sweep_name]}", replay=replays[i], record=True)
+            try:
+                results[i] = scenario.point(ctx, p)
+            except _Deferred:
+                requests[i] = ctx.request
+            else:
+                del pending[i]
+        if not requests:
+            break
+        label = (lambda n: f"{sweep_name}: {n} points, shared draws") if progress else None
+        answers, pr = _run_shared(requests, ctx_kw, f"shared#{rnd}", store, label)
+        for i, est in answers.items():
+            replays[i].append(est)
+        paired += [(rnd, idx, d) for idx, d in pr]
+        rnd += 1
+    elapsed = (time.perf_counter() - t0) / max(len(points), 1)
+    return {i: _encode_point(scenario, r, elapsed) for i, r in results.items()}, paired
+
+
+def _encode_paired(paired, values):
+    out = []
+    for rnd, idx, diffs in paired:
+        xs = [values[i] for i in idx]
+        out.append({"call": rnd, "between": [[a, b] for a, b in zip(xs[:-1], xs[1:])],
+                    "statistics": {k: {"mean": np.atleast_1d(e.mean).tolist(), "ci_low": np.atleast_1d(e.ci_low).tolist(),
+                                       "ci_high": np.atleast_1d(e.ci_high).tolist(),
+                                       "std_err": np.atleast_1d(e.std_err).tolist()}
+                                   for k, e in diffs.items()}})
+    return out
+
+
 def run_sweep(scenario: Scenario, params: dict, sweep_name: str, values: Sequence, *, seed: int = 0,
               samples: int | None = None, batch_size: int | None = None, progress: bool = False,
               store: PartialStore | None = None, target_rel_error=None, min_events=None,
-              on_point: Callable | None = None, prng: str = "threefry", devices: int | None = None) -> dict:
-    """Run a scenario over a sweep; returns the results dictionary (results.json contract)."""
+              on_point: Callable | None = None, prng: str = "threefry", devices: int | None = None,
+              shared_draws: bool = True) -> dict:
+    """Run a scenario over a sweep; returns the results dictionary (results.json contract).
+
+    With ``shared_draws`` (default) and a sweep over one of ``scenario.shared_draws``, every point is
+    evaluated in one Monte Carlo pass over the same draws (``results["shared_draws"]`` says so, and
+    ``derived["paired_differences"]`` holds the differences between consecutive points with their
+    CIs); otherwise point by point (same key at every point: common random numbers either way).
+    """
     samples = int(samples if samples is not None else scenario.default_samples)
     if samples <= 0:
         raise ParameterError(f"--samples must be a positive integer, got {samples}")
@@ -376,25 +600,33 @@ def run_sweep(scenario: Scenario, params: dict, sweep_name: str, values: Sequenc
     t0 = time.perf_counter()
     series: dict[str, dict] = {s.label: {"mean": []} for s in scenario.series}
     extras: dict[str, list] = {}
+    ctx_kw = dict(key=key, samples=samples, batch_size=batch_size, progress=progress, store=store,
+                  target_rel_error=target_rel_error, min_events=min_events, devices=devices, memo={})
+    pids = [f"{sweep_name}={x}" for x in values]
+    cache = {i: (store.point(pid) if store is not None else None) for i, pid in enumerate(pids)}
+    use_shared = bool(shared_draws) and sweep_name in scenario.shared_draws and len(values) > 1
+    paired = []
+    if use_shared:
+        todo = {i: {**params, sweep_name: x} for i, x in enumerate(values) if cache[i] is None}
+        if todo:
+            computed, paired = _shared_pass(scenario, todo, ctx_kw, store, progress, sweep_name)
+            if store is not None:
+                store.data.setdefault("paired", []).extend(_encode_paired(paired, values))
+            for i, enc in computed.items():
+                cache[i] = enc
+                if store is not None:
+                    store.save_point(pids[i], enc)
     for i, x in enumerate(values):
-        pid = f"{sweep_name}={x}"
-        cached = store.point(pid) if store is not None else None
+        cached = cache[i]
         if cached is None:
             p = dict(params)
             p[sweep_name] = x
-            ctx = RunContext(key=key, samples=samples, batch_size=batch_size, progress=progress, store=store,
-                             point_id=pid, target_rel_error=target_rel_error, min_events=min_events,
-                             devices=devices)
+            ctx = RunContext(**ctx_kw, point_id=pids[i])
             tp = time.perf_counter()
             res = scenario.point(ctx, p)
-            missing = [s.label for s in scenario.series if s.label not in res.values]
-            if missing:
-                raise RuntimeError(f"scenario '{scenario.name}' did not compute series {missing}")
-            cached = {"values": {k: _encode_value(v) for k, v in res.values.items()},
-                      "extras": {k: float(v) for k, v in res.extras.items()},
-                      "elapsed_s": time.perf_counter() - tp}
+            cached = _encode_point(scenario, res, time.perf_counter() - tp)
             if store is not None:
-                store.save_point(pid, cached)
+                store.save_point(pids[i], cached)
         for s in scenario.series:
             enc = cached["values"][s.label]
             for k, v in enc.items():
@@ -414,6 +646,9 @@ def run_sweep(scenario: Scenario, params: dict, sweep_name: str, values: Sequenc
     derived = {}
     if extras:
         derived["per_point"] = extras
+    pd = store.data.get("paired") if store is not None else _encode_paired(paired, values)
+    if pd:
+        derived["paired_differences"] = pd
     if scenario.derive is not None:
         derived.update(scenario.derive(params, sweep_name, list(values), series))
     pmeta = scenario.param(sweep_name)
@@ -426,6 +661,7 @@ def run_sweep(scenario: Scenario, params: dict, sweep_name: str, values: Sequenc
         "units": {p.name: p.unit for p in scenario.params},
         "seed": int(seed),
         "prng": prng,
+        "shared_draws": use_shared,
         "samples": samples,
         "x": {"name": sweep_name, "values": list(values), "unit": pmeta.unit,
               "label": (scenario.x_label if sweep_name == scenario.sweep and scenario.x_label else

@@ -132,6 +132,7 @@ def integrate_panels(f, breakpoints, order=64):
     """
     bp = jnp.asarray(breakpoints)
     x, w = np.polynomial.legendre.leggauss(int(order))
+    x, w = jnp.asarray(x, bp.dtype)[None, :], jnp.asarray(w, bp.dtype)[None, :]
     a = bp[:-1, None]
     b = bp[1:, None]
     nodes = 0.5 * (b - a) * x + 0.5 * (b + a)

@@ -6,9 +6,12 @@
 """
 from __future__ import annotations
 
+import math
+
 import jax.numpy as jnp
 
 SPEED_OF_LIGHT = 299_792_458.0  # m/s, exact
+LN2 = math.log(2.0)  # nats per bit
 
 
 def db_to_linear(x_db):

@@ -42,18 +42,18 @@ TOPOLOGIES = 10 if FAST else 200          # user drops averaged by the analytica
 print("fast mode:", FAST, "| samples per point:", SAMPLES)"""),
     md("""## 1. One realisation
 
-A `TwoWayConfig` is a frozen (hashable) description of the system; calling it with a key and the transmit power in
-dBm draws **one** realisation — user positions in their discs *and* all fading — and returns the secrecy rates
+A `TwoWayConfig` is a pytree description of the system (sizes `K`, `N` static; every float — the transmit power
+`P_dBm`, noise levels, exponent, positions — a leaf); calling it with a key draws **one** realisation — user positions in their discs *and* all fading — and returns the secrecy rates
 of the proposed scheme and of both baselines, computed on the same channels."""),
-    code("""cfg = TwoWayConfig(K=32, N=10)          # paper geometry: IRS (15,0), Eve (15,20), discs r=5 at (0,0) and (30,0)
-out = cfg(jax.random.key(0), 40.0)       # P = 40 dBm
+    code("""cfg = TwoWayConfig(K=32, N=10, P_dBm=40.0)  # paper geometry: IRS (15,0), Eve (15,20), discs r=5 at (0,0) and (30,0)
+out = cfg(jax.random.key(0))
 for name in ("proposed", "proposed_s1", "proposed_s2", "random_scheduling", "one_way_jamming", "p_sic"):
     print(f"{name:20s} {float(out[name]):8.3f}")"""),
     md("""## 2. Average secrecy rates by Monte Carlo
 
 `montecarlo.estimate` vmaps the realisation over blocks of keys and returns means with 95 % confidence intervals.
-The power is a *dynamic* argument, so every power reuses the same compiled code."""),
-    code("""est = montecarlo.estimate(cfg, jax.random.key(1), SAMPLES, args=(np.float32(40.0),), probabilities=PROBABILITIES)
+The power is a leaf of the configuration, traced by the engine, so every power reuses the same compiled code."""),
+    code("""est = montecarlo.estimate(cfg, jax.random.key(1), SAMPLES, probabilities=PROBABILITIES)
 for name in ("proposed", "random_scheduling", "one_way_jamming", "p_secure_s1", "p_sic"):
     e = est[name]
     print(f"{name:18s} {e.mean:7.3f}  [{e.ci_low:7.3f}, {e.ci_high:7.3f}]")"""),
@@ -62,7 +62,7 @@ for name in ("proposed", "random_scheduling", "one_way_jamming", "p_secure_s1", 
 `lower_bound` draws `num_topologies` user drops, evaluates the bound of each (reference quadrature and the
 paper's Gauss–Chebyshev form with $M$ nodes) and averages. The closed forms run in float64 here."""),
     code("""with jax.enable_x64(True):
-    lb = lower_bound(cfg, jax.random.key(2), 40.0, TOPOLOGIES, M=20)
+    lb = lower_bound(cfg, jax.random.key(2), TOPOLOGIES, M=20)
 print("reference bound :", round(lb["reference"]["sum"], 3), "bit/s/Hz")
 print("paper G-C (M=20):", round(lb["paper"]["sum"], 3), "bit/s/Hz  (overestimates Q_M: few nodes in the bulk)")"""),
     md("""## 4. A small power sweep (Fig. 1 of the paper, coarse)
@@ -94,10 +94,11 @@ Every position is a field of the configuration (`irs`, `eve`, `centre_a`, `centr
 positions can be given with `positions_a` / `positions_b` (one `(x, y)` per pair; the topology is then fixed).
 From the command line use e.g. `--set eve_y=8 --set radius=0`. Here Eve moves from (15, 20) to (15, 8),
 closer to the IRS and to the users."""),
-    code("""near_eve = TwoWayConfig(K=32, N=10, eve=(15.0, 8.0))
-fixed = TwoWayConfig(K=32, N=2, positions_a=((0.0, 0.0), (2.0, 3.0)), positions_b=((30.0, 0.0), (28.0, -2.0)))
+    code("""near_eve = TwoWayConfig(K=32, N=10, P_dBm=40.0, eve=(15.0, 8.0))
+fixed = TwoWayConfig(K=32, N=2, P_dBm=40.0, positions_a=((0.0, 0.0), (2.0, 3.0)),
+                     positions_b=((30.0, 0.0), (28.0, -2.0)))
 for name, c in (("paper geometry", cfg), ("Eve at (15, 8)", near_eve), ("2 fixed pairs", fixed)):
-    e = montecarlo.estimate(c, jax.random.key(1), SAMPLES, args=(np.float32(40.0),))
+    e = montecarlo.estimate(c, jax.random.key(1), SAMPLES)
     print(f"{name:15s} proposed {e['proposed'].mean:6.3f}  random {e['random_scheduling'].mean:6.3f}"
           f"  one-way {e['one_way_jamming'].mean:6.3f}  Pr(SIC) {e['p_sic'].mean:5.3f}")"""),
     md("""A closer Eve hears the users better, decodes $s_1$ more often (higher SIC probability) and the secrecy rates drop.

@@ -9,8 +9,9 @@ pair) and an exhaustive grid of ``G`` linearly spaced powers (W) per user for
 realisation's channels and phases (``N = 1`` keeps A_1, B_1, E of the two-pair draw).
 
 The x-axis is the FP sub-iteration ``i`` (the sweep parameter ``iteration``):
-one run of ``fp_iters`` sub-iterations per realisation gives every point (the
-first point computes, the others read a cache). Series (means over
+one run of ``fp_iters`` sub-iterations per realisation gives every point: the traces
+are shaped statistics, every point makes the same ``ctx.estimate`` call and the runner
+evaluates it once (``iteration`` is a shared-draw parameter). Series (means over
 realisations, un-clipped ``R = min_n R_s,n`` in bit/s/Hz): gap
 ``D^(i) = |R^(i) - R_ref| / |R_ref|`` and fractional increase
 ``Delta^(i) = (R^(i) - R^(i-1)) / |R^(i-1)|`` (Fig. 3a), ``R^(i)`` and ``R_ref``;
@@ -26,7 +27,6 @@ gap / power ratios are within tolerance.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -36,12 +36,13 @@ import jax.numpy as jnp
 from optim import fp as fp_mod
 from optim.ao import fractional_increase
 from optim.manifold import random_point
+from irsjax.config import check_choice, config, static
 from irsjax.montecarlo import BLOCK, Estimate
+from irsjax.units import LN2
 from irsjax.scenario import Panel, Param, ParameterError, PointResult, Scenario, Series
 from irsjax.systems.maxmin_two_way import MaxminTwoWayConfig, TwoWayChannels
 from scenarios.maxmin_two_way import SYSTEM_PARAMS
 
-LN2 = float(np.log(2.0))
 PAIRS = (1, 2)
 INITS = ("pmax", "pmin", "mid", "random")
 USERS = ("A1", "B1", "A2", "B2")
@@ -71,22 +72,21 @@ def pair_subset(ch: TwoWayChannels, pairs: int, total: int) -> TwoWayChannels:
     return TwoWayChannels(ch.cascade[idx][:, idx], ch.direct[idx][:, idx])
 
 
-@dataclass(frozen=True)
+@config
 class FPConvergence:
-    """Per-realisation FP convergence experiment (hashable: one compilation per setting).
+    """Per-realisation FP convergence experiment (a pytree: settings static, the system's floats leaves).
 
     ``system`` is the two-pair system; ``positions`` (users, E, IRS) are traced.
     """
 
     system: MaxminTwoWayConfig
-    fp_iters: int = 30
-    fp_inner: int = 60
-    grid_points: int = 50
-    init: str = "pmax"
+    fp_iters: int = static(30)
+    fp_inner: int = static(60)
+    grid_points: int = static(50)
+    init: str = static("pmax")
 
     def __post_init__(self):
-        if self.init not in INITS:
-            raise ValueError(f"init must be one of {list(INITS)}, got {self.init!r}")
+        check_choice("init", self.init, INITS)
 
     def system_for(self, pairs: int) -> MaxminTwoWayConfig:
         if pairs not in PAIRS:
@@ -114,7 +114,7 @@ class FPConvergence:
         dt = G.dtype
         ratios = s.fp_ratios(G)
         off = jnp.asarray(s.FP_OFFSETS, dt)
-        obj = lambda p: fp_mod.log_ratio_objective(ratios, off, p)  # noqa: E731  (nats)
+        obj = lambda p: fp_mod.log_ratio_objective(ratios, off, p)  # (nats)
         pmin, pmax = jnp.asarray(s.p_min, dt), jnp.asarray(s.p_max, dt)
 
         def step(p, _):  # one FP sub-iteration (same as power_control's loop body)
@@ -143,10 +143,11 @@ class FPConvergence:
         return self.trace_gains(s.gains(pair_subset(ch, pairs, self.system.N), v), pairs, key)
 
     def __call__(self, key, positions):
-        """Scalars for the Monte Carlo engine: ``R{N}_i``, ``D{N}_i`` (i = 0..I), ``frac{N}_i`` (i = 1..I),
-        ``ref{N}``, ``hit{N}_{tol}`` (final ``D < tol``), ``ratio_dev{N}`` (final ``max_u |p_u - p_u^ref| / P_max``)
-        and ``ratio_close{N}`` (``ratio_dev < RATIO_TOL``); ``shape_dev{N}``, ``shape_close{N}`` likewise for the
-        scale-free ``p / max_u p_u`` (the objective is nearly invariant to a common power scaling)."""
+        """Statistics for the Monte Carlo engine, per number of pairs N: the traces ``R{N}``, ``D{N}``
+        (shape (I+1,), i = 0..I) and ``frac{N}`` (shape (I,), i = 1..I); ``ref{N}``; ``hit{N}_{tol}`` (final
+        ``D < tol``), ``ratio_dev{N}`` (final ``max_u |p_u - p_u^ref| / P_max``) and ``ratio_close{N}``
+        (``ratio_dev < RATIO_TOL``); ``shape_dev{N}``, ``shape_close{N}`` likewise for the scale-free
+        ``p / max_u p_u`` (the objective is nearly invariant to a common power scaling)."""
         ch, v = self.channels(key, positions)
         out = {}
         for n in PAIRS:
@@ -156,11 +157,7 @@ class FPConvergence:
             gap = jnp.abs(t.value - t.ref_value) / jnp.maximum(jnp.abs(t.ref_value), tiny)
             frac = fractional_increase(t.value[1:], t.value[:-1])
             out[f"ref{n}"] = t.ref_value
-            for i in range(self.fp_iters + 1):
-                out[f"R{n}_{i}"] = t.value[i]
-                out[f"D{n}_{i}"] = gap[i]
-                if i:
-                    out[f"frac{n}_{i}"] = frac[i - 1]
+            out[f"R{n}"], out[f"D{n}"], out[f"frac{n}"] = t.value, gap, frac
             for tol in THRESHOLDS:
                 out[f"hit{n}_{tol:g}"] = (gap[-1] < tol).astype(gap.dtype)
             dev = jnp.max(jnp.abs(t.powers[-1] - t.ref_powers)) / s.p_max
@@ -209,19 +206,22 @@ def realisation_key(key, index: int):
     return jax.random.split(jax.random.fold_in(key, index // BLOCK), BLOCK)[index % BLOCK]
 
 
-_CACHE: dict = {}  # last (experiment, run) -> (estimates, Fig. 3b trace); all points of a sweep share it
+PROBABILITIES = tuple([f"hit{n}_{t:g}" for n in PAIRS for t in THRESHOLDS]
+                      + [f"{m}_close{n}" for n in PAIRS for m in ("ratio", "shape")])
+
+
+@jax.jit
+def _trace2(exp, key, pos):
+    return exp.trace(key, pos, 2)
 
 
 def _compute(ctx, exp, pos, index):
-    kd = np.asarray(jax.random.key_data(ctx.key)).tobytes()
-    tag = (exp, pos.tobytes(), kd, str(ctx.key.dtype), ctx.samples, index)
-    if tag not in _CACHE:
-        est = ctx.estimate(exp, args=(pos,), batch_size=BLOCK, probabilities=tuple(
-            [f"hit{n}_{t:g}" for n in PAIRS for t in THRESHOLDS] + [f"{m}_close{n}" for n in PAIRS for m in ("ratio", "shape")]))
-        tr = jax.jit(exp.trace, static_argnums=2)(realisation_key(ctx.key, index), jnp.asarray(pos), 2)
-        _CACHE.clear()
-        _CACHE[tag] = (est, jax.tree_util.tree_map(np.asarray, tr))
-    return _CACHE[tag]
+    """The Monte Carlo estimates (one engine run serves every iteration point) and the Fig. 3b trace of
+    realisation ``index`` (computed once per run: ``ctx.once``)."""
+    est = ctx.estimate(exp, args=(pos,), batch_size=BLOCK, probabilities=PROBABILITIES)
+    tr = ctx.once(("fig3b", index), lambda: jax.tree_util.tree_map(
+        np.asarray, _trace2(exp, realisation_key(ctx.key, index), jnp.asarray(pos))))
+    return est, tr
 
 
 def _exact(x) -> Estimate:
@@ -237,9 +237,9 @@ def point(ctx, params) -> PointResult:
     pmax = exp.system.p_max
     values = {}
     for n in PAIRS:
-        values[f"gap_N{n}"] = est[f"D{n}_{i}"]
-        values[f"frac_N{n}"] = est[f"frac{n}_{i}"]
-        values[f"msr_fp_N{n}"] = est[f"R{n}_{i}"]
+        values[f"gap_N{n}"] = est[f"D{n}"].at(i)
+        values[f"frac_N{n}"] = est[f"frac{n}"].at(i - 1)
+        values[f"msr_fp_N{n}"] = est[f"R{n}"].at(i)
         values[f"msr_ref_N{n}"] = est[f"ref{n}"]
     values["fig3b_msr_fp"] = _exact(tr.value[i])
     values["fig3b_msr_grid"] = float(tr.ref_value)
@@ -248,8 +248,8 @@ def point(ctx, params) -> PointResult:
         values[f"fig3b_grid_{name}"] = float(tr.ref_powers[u] / pmax)
     extras = {}
     for n in PAIRS:
-        extras[f"gap0_N{n}"] = est[f"D{n}_0"].mean
-        extras[f"msr0_N{n}"] = est[f"R{n}_0"].mean
+        extras[f"gap0_N{n}"] = est[f"D{n}"].at(0).mean
+        extras[f"msr0_N{n}"] = est[f"R{n}"].at(0).mean
         for t in THRESHOLDS:
             extras[f"share_final_gap_below_{t:g}_N{n}"] = est[f"hit{n}_{t:g}"].mean
         for m in ("ratio", "shape"):
@@ -265,7 +265,7 @@ def _first_below(xs, ys, tol):
 def derive(params, x_name, xs, series):
     if x_name != "iteration":
         return {}
-    at = lambda lab: {x: m for x, m in zip(xs, series[lab]["mean"]) if x in CHECKPOINTS or x == xs[-1]}  # noqa: E731
+    at = lambda lab: {x: m for x, m in zip(xs, series[lab]["mean"]) if x in CHECKPOINTS or x == xs[-1]}
     fig3a = {}
     for n in PAIRS:
         R, ref = series[f"msr_fp_N{n}"]["mean"], series[f"msr_ref_N{n}"]["mean"]
@@ -320,4 +320,5 @@ SCENARIO = Scenario(
     derive=derive,
     presets={"fig3": {"config": "C1", "L": "40", "fp_iters": "30", "iteration": "1:30:1", "grid_points": "50"}},
     x_label="FP sub-iteration i",
+    shared_draws=("iteration",),
 )

@@ -25,8 +25,6 @@ SCA phase step's fractional increase per sub-iteration at ``p = P_max``
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import jax
 import jax.numpy as jnp
@@ -36,34 +34,36 @@ from optim import fp as fp_mod
 from optim import sca as sca_mod
 from optim import sdr as sdr_mod
 from optim.phases import PhaseOptions
+from irsjax.config import config, static
 from irsjax.scenario import Panel, Param, PointResult, Scenario, Series
 from irsjax.systems.maxmin_two_way import CONFIGS, PAPER_GAINS, MaxminTwoWayConfig
+from irsjax.units import LN2
 
-LN2 = float(np.log(2.0))
 NUM_FP_TRACE = 10
 
 
-@dataclass(frozen=True)
+@config
 class MaxminTwoWayRealisation:
-    """Per-realisation Monte Carlo function (hashable: one compilation per L and algorithm settings).
+    """Per-realisation Monte Carlo function (a pytree: the algorithm settings are static, the system's
+    floats are leaves, so one compilation per L and settings).
 
     ``__call__(key, positions)`` with ``positions`` = users, E, IRS (traced, so
     the four configurations share one compilation).
     """
 
     system: MaxminTwoWayConfig
-    outer_iters: int = 4
-    fp_iters: int = 25
-    fp_inner: int = 40
-    phase_iters: int = 60
-    restarts: int = 2
-    temperatures: tuple = (1.0, 0.1, 0.01, 0.0)
-    sca_iters: int = 8
-    bm_iters: int = 30
-    draws: int = 100
-    sdr: bool = True
-    trace: bool = False
-    tol: float = 1e-3
+    outer_iters: int = static(4)
+    fp_iters: int = static(25)
+    fp_inner: int = static(40)
+    phase_iters: int = static(60)
+    restarts: int = static(2)
+    temperatures: tuple = static((1.0, 0.1, 0.01, 0.0))
+    sca_iters: int = static(8)
+    bm_iters: int = static(30)
+    draws: int = static(100)
+    sdr: bool = static(True)
+    trace: bool = static(False)
+    tol: float = static(1e-3)
 
     # ----- building blocks -----------------------------------------------------------
     def objective(self, ch, v, p):
@@ -102,7 +102,7 @@ class MaxminTwoWayRealisation:
         r = sdr_mod.default_rank(n)
         vbar = jnp.concatenate([v, jnp.ones((1,), v.dtype)])
         U0 = jnp.zeros((n, r), v.dtype).at[:, 0].set(vbar)
-        relaxed = lambda U: jnp.min(jnp.subtract(*self._qs(s.gains_lifted(ch, U), p))) / LN2  # noqa: E731
+        relaxed = lambda U: jnp.min(jnp.subtract(*self._qs(s.gains_lifted(ch, U), p))) / LN2
         opts = PhaseOptions(method="oblique", num_restarts=1, max_iters=self.bm_iters, tol=1e-6)
         k_bm, k_gr = jax.random.split(key)
 
@@ -137,7 +137,7 @@ class MaxminTwoWayRealisation:
             k, kk = jax.random.split(k)
             return (phase_step(ch, kk, v, p), p, k)
 
-        obj = lambda st: self.objective(ch, st[0], st[1])  # noqa: E731
+        obj = lambda st: self.objective(ch, st[0], st[1])
         return optim.alternate((power, phase), (v0, p0, key), obj, num_outer=self.outer_iters, tol=self.tol)
 
     # ----- one realisation ---------------------------------------------------------------
@@ -150,7 +150,7 @@ class MaxminTwoWayRealisation:
         U = 2 * s.N
         pmax = jnp.full((U,), s.p_max, rd)
         pmin = jnp.full((U,), s.p_min, rd)
-        clip = lambda x: jnp.maximum(x, 0.0)  # noqa: E731
+        clip = lambda x: jnp.maximum(x, 0.0)
         out = {}
         # no IRS (direct links only)
         no = ch._replace(cascade=ch.cascade[..., :0])
@@ -170,8 +170,7 @@ class MaxminTwoWayRealisation:
         out["random_fp"] = clip(fp_r.value / LN2)
         hist = fp_r.history
         frac = optim.fractional_increase(hist[1:], hist[:-1])
-        for i in range(min(NUM_FP_TRACE, self.fp_iters)):
-            out[f"fp_frac_{i + 1}"] = frac[i]
+        out["fp_frac"] = frac[:min(NUM_FP_TRACE, self.fp_iters)]  # a trace: one statistic per sub-iteration
         if s.L == 0:
             out["proposed_gradient"] = out["no_irs_fp"]
             if self.sdr:
@@ -179,18 +178,14 @@ class MaxminTwoWayRealisation:
             return out
         res = self._ao(ch, k_alg, v_r, pmax, lambda c, k, v, p: self.gradient_phase_step(c, k, v, p).phases)
         out["proposed_gradient"] = clip(res.value)
-        for i in range(self.outer_iters):
-            out[f"ao_frac_{i + 1}"] = res.frac_increase[i]
+        out["ao_frac"] = res.frac_increase[:self.outer_iters]
         if self.sdr:
             res_s = self._ao(ch, k_sdr, v_r, pmax, lambda c, k, v, p: self.sca_phase_step(c, k, v, p)[0])
             out["sdr_sca"] = clip(res_s.value)
-            for i in range(self.outer_iters):
-                out[f"sdr_ao_frac_{i + 1}"] = res_s.frac_increase[i]
+            out["sdr_ao_frac"] = res_s.frac_increase[:self.outer_iters]
             if self.trace:  # Fig. 4a: SCA sub-iterations at p = P_max from random phases
                 _, h = self.sca_phase_step(ch, k_sca, v_r, pmax)
-                fr = optim.fractional_increase(h[1:], h[:-1])
-                for t in range(self.sca_iters):
-                    out[f"sca_frac_{t + 1}"] = fr[t]
+                out["sca_frac"] = optim.fractional_increase(h[1:], h[:-1])[:self.sca_iters]
         return out
 
 
@@ -254,7 +249,14 @@ def point(ctx, params) -> PointResult:
     values = {k: est[k] for k in SERIES_LABELS if k in est}
     if "sdr_sca" not in values:
         values["sdr_sca"] = float("nan")
-    extras = {k: v.mean for k, v in est.items() if k not in SERIES_LABELS}
+    extras = {}
+    for k, v in est.items():  # traces (fp_frac, ao_frac, ...) -> fp_frac_1, fp_frac_2, ... in derived.per_point
+        if k in SERIES_LABELS:
+            continue
+        if v.shape:
+            extras.update({f"{k}_{i + 1}": float(m) for i, m in enumerate(np.ravel(v.mean))})
+        else:
+            extras[k] = v.mean
     base = est["random_fp"].mean
     for k in ("proposed_gradient", "sdr_sca"):
         if k in est:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import functools
 import math
 
-import numpy as np
 import jax
 
 from irsjax.analysis import scheduling as an
@@ -31,6 +30,9 @@ from irsjax.systems.scheduling import RelaySystem, SchedulingGeometry, Schedulin
 
 PAPER_N_STAR = 53  # Remark 11: SS needs ~53 elements to beat R-DL at 2.4 GHz
 N_STAR_FREQS = (2.4, 5.0, 28.0)
+# every float parameter: the fading law depends only on N, K, L (and links), so the points of a sweep
+# over any of these share one Monte Carlo pass (the runner stacks the differing leaves and vmaps over them)
+SHARED_DRAWS = ("rho_dB", "R_th", "f_GHz", "x_E", "y_E", "x_U", "y_U", "y_S", "x_R", "G_dB")
 
 PARAMS = (
     Param("N", 16, "elements", "number of RIS elements", kind=int, minimum=1, maximum=4096),
@@ -93,6 +95,19 @@ def geometry(params, f_GHz=None) -> SchedulingGeometry:
         gr_dB=float(params["G_dB"]))
 
 
+def system(params, links="full", **kw) -> SchedulingSystem:
+    """The per-realisation RIS system at ``params`` (every float a leaf: new values never recompile)."""
+    return SchedulingSystem(N=int(params["N"]), K=int(params["K"]), L=int(params["L"]),
+                            rho_dB=float(params["rho_dB"]), R_th=float(params["R_th"]), geometry=geometry(params),
+                            links=links, **kw)
+
+
+def relay_system(params) -> RelaySystem:
+    """The per-realisation DF-relay baselines at ``params``."""
+    return RelaySystem(K=int(params["K"]), L=int(params["L"]), rho_dB=float(params["rho_dB"]),
+                       R_th=float(params["R_th"]), geometry=geometry(params))
+
+
 @functools.partial(jax.jit, static_argnames=("K", "L", "nq"))
 def _analysis_bundle(N, K, L, nq, su, se, c, a, b, cc, lr, R):
     return {
@@ -111,16 +126,25 @@ def _analysis_bundle(N, K, L, nq, su, se, c, a, b, cc, lr, R):
 
 
 def analysis_values(params) -> dict:
-    """Every analytical series at one parameter set (float64, scoped; one compilation per K, L)."""
+    """Every analytical series at one parameter set (host side, float64 as MODELS.md 0.1 asks of the closed
+    forms; one compilation per K, L)."""
     N, K, L, R = int(params["N"]), int(params["K"]), int(params["L"]), float(params["R_th"])
-    geo = geometry(params)
-    su, se = geo.cascade_snr(params["rho_dB"])
-    pl_su, pl_se = geo.ris_path_loss()
-    c = pl_se / (2.0**R * pl_su)
-    a, b, cc, lr = geo.relay_snr(params["rho_dB"])
     with jax.enable_x64(True):
+        geo = geometry(params)
+        su, se = (float(v) for v in geo.cascade_snr(params["rho_dB"]))
+        a, b, cc, lr = (float(v) for v in geo.relay_snr(params["rho_dB"]))
+        c = float(geo.high_snr_c(R))
         out = _analysis_bundle(float(N), K, L, int(params["q_terms"]), su, se, c, a, b, cc, lr, R)
         return {k: float(v) for k, v in out.items()}
+
+
+def geometry_extras(params) -> dict:
+    """Per-element RIS path losses and mean cascade SNRs in dB (float64)."""
+    with jax.enable_x64(True):
+        geo = geometry(params)
+        pl_su, pl_se = (float(v) for v in geo.ris_path_loss_db())
+        su_db, se_db = (float(v) for v in geo.cascade_snr_db(params["rho_dB"]))
+    return {"PL_SU_dB": pl_su, "PL_SE_dB": pl_se, "snr_u_element_dB": su_db, "snr_e_element_dB": se_db}
 
 
 def _nan():
@@ -128,21 +152,20 @@ def _nan():
 
 
 def point(ctx, params) -> PointResult:
-    N, K, L, R = int(params["N"]), int(params["K"]), int(params["L"]), float(params["R_th"])
-    geo = geometry(params)
-    su_db, se_db = geo.cascade_snr_db(params["rho_dB"])
-    args = (np.float32(su_db), np.float32(se_db))
-    values = analysis_values(params)
+    K = int(params["K"])
+    values = {}
     extras = {}
     links = params["links"]
+    # the Monte Carlo calls come first: in a shared-draw sweep the runner replays the point function
+    # up to each ctx.estimate call, so nothing before them should be costly
     if links in ("both", "full"):
         probs = ("out_SE", "out_ME", "out_SS", "out_OS") + (("out_NOMA",) if K >= 2 else ())
-        est = ctx.estimate(SchedulingSystem(N=N, K=K, L=L, R_th=R, links="full"), args=args, probabilities=probs)
+        est = ctx.estimate(system(params, "full"), probabilities=probs)
         for s in _MC_SCHEMES:
             values[f"{s}_mc"] = est[f"out_{s}"]
         values["NOMA_mc"] = est["out_NOMA"] if K >= 2 else _nan()
         for s in ("SE", "ME", "SS"):
-            cond = est[f"cond_{s}"]
+            cond = est[f"log_cond_{s}"]
             values[f"{s}_cond"] = cond
             p = min(max(cond.mean, 0.0), 1.0)
             resolved = 0.0 < p < 1.0 and cond.variance > 0 and cond.variance > 1e-12 * p * (1 - p)
@@ -161,24 +184,22 @@ def point(ctx, params) -> PointResult:
         for s in ("SE", "ME", "SS"):
             values[f"{s}_cond"] = _nan()
     if links in ("both", "independent"):
-        est = ctx.estimate(SchedulingSystem(N=N, K=K, L=L, R_th=R, links="independent", noma=False), args=args,
+        est = ctx.estimate(system(params, "independent", noma=False),
                            probabilities=("out_SE", "out_ME", "out_SS", "out_OS"))
         for s in _MC_SCHEMES:
             values[f"{s}_mc_indep"] = est[f"out_{s}"]
         for s in ("SE", "ME", "SS", "OS"):
-            values[f"{s}_cond_indep"] = est[f"cond_{s}"]
+            values[f"{s}_cond_indep"] = est[f"log_cond_{s}"]
     else:
         for s in _MC_SCHEMES:
             values[f"{s}_mc_indep"] = _nan()
         for s in ("SE", "ME", "SS", "OS"):
             values[f"{s}_cond_indep"] = _nan()
-    a, b, c, lr = geo.relay_snr(params["rho_dB"])
-    rel = ctx.estimate(RelaySystem(K=K, L=L, R_th=R), args=tuple(np.float32(10 * math.log10(x)) for x in (a, b, c, lr)),
-                       probabilities=("out_DL", "out_NDL"))
+    rel = ctx.estimate(relay_system(params), probabilities=("out_DL", "out_NDL"))
     values["R_DL_mc"] = rel["out_DL"]
     values["R_NDL_mc"] = rel["out_NDL"]
-    pl_su, pl_se = geo.ris_path_loss_db()
-    extras.update({"PL_SU_dB": pl_su, "PL_SE_dB": pl_se, "snr_u_element_dB": su_db, "snr_e_element_dB": se_db})
+    values.update(analysis_values(params))
+    extras.update(geometry_extras(params))
     return PointResult(values=values, extras=extras)
 
 
@@ -193,8 +214,8 @@ def critical_n_table(params, freqs=N_STAR_FREQS) -> dict:
     with jax.enable_x64(True):
         for f in fs:
             geo = geometry(params, f_GHz=f)
-            su, se = geo.cascade_snr(params["rho_dB"])
-            a, b, c, lr = geo.relay_snr(params["rho_dB"])
+            su, se = (float(v) for v in geo.cascade_snr(params["rho_dB"]))
+            a, b, c, lr = (float(v) for v in geo.relay_snr(params["rho_dB"]))
             p_dl = float(an.sop_relay_dl(a, b, c, lr, K, L, R))
             p_ndl = float(an.sop_relay_ndl(a, b, lr, K, L, R))
             row = {"R_DL": p_dl, "R_NDL": p_ndl}
@@ -238,10 +259,12 @@ def _snr_gap(xs, ss, os_, level):
 def analytic_snr_gap(params, level, lo=0.0, hi=300.0):
     """rho_SS(level) - rho_OS(level) [dB] from the NI SOPs (bisection in rho); None if not reached."""
     N, K, L, R = float(params["N"]), int(params["K"]), int(params["L"]), float(params["R_th"])
-    geo = geometry(params)
 
-    def rho_at(fn):
-        f = lambda r: float(fn(N, K, L, *geo.cascade_snr(r), R, "ni")) - level  # noqa: E731
+    def rho_at(fn):  # host-side bisection; the path losses do not depend on rho
+        def f(r):
+            rho = 10.0 ** (r / 10.0)
+            return float(fn(N, K, L, rho / pl_su, rho / pl_se, R, "ni")) - level
+
         a, b = lo, hi
         if f(b) > 0 or f(a) <= 0:
             return None
@@ -251,6 +274,7 @@ def analytic_snr_gap(params, level, lo=0.0, hi=300.0):
         return b
 
     with jax.enable_x64(True):
+        pl_su, pl_se = (float(v) for v in geometry(params).ris_path_loss())
         r_ss, r_os = rho_at(an.sop_ss), rho_at(an.sop_os)
     return None if r_ss is None or r_os is None else r_ss - r_os
 
@@ -302,6 +326,7 @@ SCENARIO = Scenario(
     point=point,
     default_samples=200_000,
     derive=derive,
+    shared_draws=SHARED_DRAWS,
     presets={
         "fig2": {"sweep": "rho_dB", "rho_dB": "60:160:5", "N": 16, "K": 4, "L": 3, "f_GHz": 2.4},
         "fig2_N64": {"sweep": "rho_dB", "rho_dB": "60:160:5", "N": 64, "K": 4, "L": 3, "f_GHz": 2.4},

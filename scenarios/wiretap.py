@@ -12,7 +12,7 @@ import numpy as np
 from irsjax.analysis.wiretap import sop_random_phases
 from irsjax.montecarlo import variance_reduction, Estimate
 from irsjax.scenario import Panel, Param, PointResult, Scenario, Series
-from irsjax.systems.wiretap import WiretapConfig
+from irsjax.systems.wiretap import LOG_SPACE, PROBABILITIES, WiretapConfig
 
 PARAMS = (
     Param("K", 32, "elements", "number of IRS elements", kind=int, minimum=1, maximum=4096),
@@ -23,16 +23,16 @@ PARAMS = (
 
 
 def config(params) -> WiretapConfig:
-    return WiretapConfig(K=int(params["K"]), R_s=float(params["R_s"]), noise_dBm=float(params["noise_dBm"]))
+    return WiretapConfig(K=int(params["K"]), P_dBm=float(params["P_dBm"]), R_s=float(params["R_s"]),
+                         noise_dBm=float(params["noise_dBm"]))
 
 
 def point(ctx, params) -> PointResult:
     cfg = config(params)
-    est = ctx.estimate(cfg, args=(np.float32(params["P_dBm"]),),
-                       probabilities=("out_aligned", "out_random"))
-    gb_bar, ge_bar = cfg.mean_snrs(params["P_dBm"])
+    est = ctx.estimate(cfg, probabilities=PROBABILITIES, log_space=LOG_SPACE)
+    gb_bar, ge_bar = (float(v) for v in cfg.mean_snrs())
     analysis = float(sop_random_phases(gb_bar, ge_bar, cfg.R_s))
-    cond = est["cond_out_aligned"]
+    cond = est["log_cond_out_aligned"]  # estimate of the mean of exp(log p): the conditional SOP
     # plain-MC variance of the indicator, from the (more accurate) conditional estimate of p
     p = min(max(cond.mean, 0.0), 1.0)
     plain = Estimate(p, 0.0, p, p, cond.num_samples, p * (1 - p), "probability")
@@ -70,4 +70,5 @@ SCENARIO = Scenario(
     panels={"asr": Panel("average secrecy rate [bit/s/Hz]"), "sop": Panel("secrecy outage probability", "log")},
     point=point,
     default_samples=200_000,
+    shared_draws=("P_dBm", "R_s", "noise_dBm"),
 )

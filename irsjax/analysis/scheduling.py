@@ -102,7 +102,10 @@ def q_approx(u, n=4):
     """
     a, b = q_approx_coeffs(n)
     u = jnp.asarray(u)
-    s = jnp.sum(jnp.asarray(a) * jnp.exp(-jnp.asarray(b) * u[..., None] ** 2), axis=-1)
+    lead = (1,) * u.ndim
+    a = jnp.asarray(a, u.dtype).reshape(lead + (-1,))
+    b = jnp.asarray(b, u.dtype).reshape(lead + (-1,))
+    s = jnp.sum(a * jnp.exp(-b * u[..., None] ** 2), axis=-1)
     return jnp.where(u >= 0, s, 1.0 - s)
 
 
@@ -177,18 +180,19 @@ def sop_t_closed_form(t0, kappa1, N, K, L, n_q=4):
     comp = _compositions(K, n_q + 1)  # (M, I+1)
     k0 = comp[:, 0]
     ki = comp[:, 1:]
-    log_multi = np.array([math.lgamma(K + 1) - sum(math.lgamma(x + 1) for x in row) for row in comp])
+    log_multi = jnp.asarray([math.lgamma(K + 1) - sum(math.lgamma(x + 1) for x in row) for row in comp], dt)
     beta = jnp.asarray(ki @ b, dt)  # (M,)
     sum_ki = ki.sum(axis=1)
+    n_ki = jnp.asarray(sum_ki, dt)
     log_ai = jnp.asarray(ki @ np.log(a), dt)  # sum k_i log a_i
     log_nu = jnp.log(nu)
     # |1 - nu| = Q(mu/s) / (1 - Q(mu/s)), in logs
     log_one_minus_nu = log_ndtr(-mu / sigma) - log_ndtr(mu / sigma)
     # Case-1 (upper, u >= 0) coefficients: M prod(-nu a_i)^k_i
-    log_c_up = log_multi + log_ai + sum_ki * log_nu
+    log_c_up = log_multi + log_ai + n_ki * log_nu
     sign_up = jnp.asarray(np.where(sum_ki % 2 == 0, 1.0, -1.0), dt)
     # Case-2 (lower, u < 0) coefficients: M (1-nu)^k0 prod(nu a_i)^k_i ; (1 - nu) < 0
-    log_c_lo = log_multi + log_ai + sum_ki * log_nu + jnp.asarray(k0, dt) * log_one_minus_nu
+    log_c_lo = log_multi + log_ai + n_ki * log_nu + jnp.asarray(k0, dt) * log_one_minus_nu
     sign_lo = jnp.asarray(np.where(k0 % 2 == 0, 1.0, -1.0), dt)
     t_up = jnp.maximum(t0, mu)
     ls = np.arange(1, L + 1)
@@ -201,13 +205,13 @@ def sop_t_closed_form(t0, kappa1, N, K, L, n_q=4):
     pre = log_binom + jnp.log(2.0 * kap)  # (L, M)
     ta = jnp.stack([t_up, t0])[:, None, None]  # (2, 1, 1)
     # offset S = kappa t0^2 + C + B^2/(4A); S - A (ta-m)^2 = -kappa (ta^2 - t0^2) - beta (ta-mu)^2/s2
-    x_ta = -kap * (ta - t0) * (ta + t0) - beta[None, :] * (ta - mu) ** 2 / s2
+    x_ta = -kap[None] * (ta - t0) * (ta + t0) - beta[None, None, :] * (ta - mu) ** 2 / s2
     x_far = kap * t0 * t0 + e0
-    lt = _log_tail(A[None], m[None], ta, x_ta, x_far)  # (2, L, M)
+    lt = _log_tail(A[None], m[None], ta, x_ta, x_far[None])  # (2, L, M)
     lt_up = lt[0]
     lt_lo = jnp.where(t0 < mu, _log_diff(lt[1], lt_up), -jnp.inf)  # int over [t0, mu) (Case 2 only)
-    logs = jnp.stack([pre + log_c_up + lt_up, pre + log_c_lo + lt_lo])
-    signs = jnp.stack([sgn_l * sign_up, sgn_l * sign_lo])
+    logs = jnp.stack([pre + log_c_up[None, :] + lt_up, pre + log_c_lo[None, :] + lt_lo])
+    signs = jnp.stack([sgn_l * sign_up[None, :], sgn_l * sign_lo[None, :]])
     return _signed_sum(logs, signs)
 
 
@@ -242,11 +246,11 @@ def sop_t_ni(t0, kappa1, N, K, L, panels=24, order=32):
     tb = jnp.concatenate([left, mid[1:]])  # increasing t breakpoints
     ls = np.arange(1, L + 1)
     kap = jnp.asarray(ls, dt)[:, None] * kappa1  # (L, 1)
-    sb = kap * (tb - t0) * (tb + t0)  # (L, P+1) s breakpoints
+    sb = kap * ((tb - t0) * (tb + t0))[None, :]  # (L, P+1) s breakpoints
     a_ = sb[:, :-1, None]
     b_ = sb[:, 1:, None]
-    s_body = 0.5 * (b_ - a_) * x + 0.5 * (b_ + a_)  # (L, P, n)
-    w_body = 0.5 * (b_ - a_) * w
+    s_body = 0.5 * (b_ - a_) * x[None, None, :] + 0.5 * (b_ + a_)  # (L, P, n)
+    w_body = 0.5 * (b_ - a_) * w[None, None, :]
     # tail [s_hi, inf): s = s_hi + u/(1-u), 8 panels in u
     edges = 0.5 * (1 - np.cos(np.linspace(0.0, np.pi, 9)))
     ua, ub = edges[:-1, None], edges[1:, None]
@@ -255,7 +259,10 @@ def sop_t_ni(t0, kappa1, N, K, L, panels=24, order=32):
     s_tail = sb[:, -1:, None] + jnp.asarray(u / (1 - u), dt)[None]  # (L, 8, n)
     s_all = jnp.concatenate([s_body, s_tail], axis=1)
     w_all = jnp.concatenate([w_body, jnp.broadcast_to(jnp.asarray(wu, dt)[None], s_tail.shape)], axis=1)
-    t = jnp.sqrt(t0 * t0 + s_all / kap[..., None])
+    t2 = t0 * t0 + s_all / kap[..., None]
+    # the left panels are empty (t = 0, weight 0) when t0 >= mu - 8 sigma_X, e.g. t0 = 0 at saturation: keep the
+    # derivative of the square root finite there
+    t = jnp.where(t2 > 0, jnp.sqrt(jnp.where(t2 > 0, t2, 1.0)), 0.0)
     per_l = jnp.sum(w_all * cdf_x(t, N) ** K * jnp.exp(-s_all), axis=(1, 2))  # (L,)
     coef = jnp.asarray([(1.0 if l % 2 == 1 else -1.0) * math.comb(L, l) for l in ls], dt)
     return jnp.sum(coef * per_l)
@@ -298,8 +305,11 @@ def sop_os(N, K, L, snr_u, snr_e, R_th, method="closed", n_q=4):
 
 
 def high_snr_c(pl_su, pl_se, R_th):
-    """``c = PL_SE / (v PL_SU)`` (so ``kappa_l = l c / N``), the only geometry in the saturation level."""
-    return jnp.asarray(pl_se) / (2.0 ** jnp.asarray(R_th) * jnp.asarray(pl_su))
+    """``c = PL_SE / (v PL_SU)`` (so ``kappa_l = l c / N``), the only geometry in the saturation level
+    (differentiable in the path losses, hence in the positions: see
+    :meth:`irsjax.systems.scheduling.SchedulingGeometry.high_snr_c`)."""
+    dt = jnp.result_type(float)
+    return jnp.asarray(pl_se, dt) / (jnp.exp2(jnp.asarray(R_th, dt)) * jnp.asarray(pl_su, dt))
 
 
 @functools.partial(jax.jit, static_argnames=("K", "L", "method", "n_q"))
@@ -341,8 +351,9 @@ def zeta(c):
 
 def sop_single_high_snr_dominant(N, L, c):
     """Dominant-term form of (5.12): ``L (1+2cq)^(-1/2) zeta^N`` (OS: raise to ``K``)."""
-    c = jnp.asarray(c)
-    return L / jnp.sqrt(1.0 + 2.0 * c * Q_CLT) * zeta(c) ** jnp.asarray(N)
+    dt = jnp.result_type(float)
+    c = jnp.asarray(c, dt)
+    return L / jnp.sqrt(1.0 + 2.0 * c * Q_CLT) * zeta(c) ** jnp.asarray(N, dt)
 
 
 # --------------------------------------------------------------------------- DF relay (5.13)-(5.14)
@@ -383,7 +394,7 @@ def relay_cdf_ndl(x, a, b, K):
 
 
 def _relay_sop(ws, ss, dw, s_c, lam_r, L, R_th):
-    vt = 2.0 ** (2.0 * jnp.asarray(R_th))  # two slots: C_s = {.}^+/2
+    vt = jnp.exp2(2.0 * jnp.asarray(R_th, jnp.result_type(float)))  # two slots: C_s = {.}^+/2
     L = int(L)
     acc = 0.0
     for l in range(1, L + 1):
@@ -428,7 +439,7 @@ def critical_elements(sop_of_n, target, n_lo=1.0, n_hi=1e6, iters=56):
     >>> round(n, 6), ni
     (100.0, 100)
     """
-    f = lambda n: float(sop_of_n(n)) - float(target)  # noqa: E731
+    f = lambda n: float(sop_of_n(n)) - float(target)
     if f(n_hi) > 0:
         return math.inf, math.inf
     if f(n_lo) <= 0:

@@ -60,6 +60,12 @@ def _h_prime(m):
 _GL6 = np.polynomial.legendre.leggauss(6)
 
 
+def _lead(v, ndim):
+    """A 1-D array of quadrature nodes/weights shaped ``(1,) * ndim + (n,)`` to broadcast against
+    parameters of any shape (explicitly: the suite runs with rank promotion disabled)."""
+    return v.reshape((1,) * ndim + v.shape)
+
+
 def _divided_difference(f, df, a, b, rel=0.05):
     """``(f(a) - f(b)) / (a - b)``; for ``|a - b| <= rel max(a, b)`` the exact mean of ``f'`` on [b, a]
     by 6-point Gauss-Legendre (no cancellation; exact limit ``f'(a)`` at ``a = b``)."""
@@ -68,8 +74,9 @@ def _divided_difference(f, df, a, b, rel=0.05):
     den = jnp.where(close, 1.0, a - b)
     direct = (f(a) - f(b)) / den
     x, w = _GL6
-    t = jnp.asarray(0.5 * (x + 1.0), a.dtype)
-    mean_df = jnp.sum(jnp.asarray(0.5 * w, a.dtype) * df(b[..., None] + t * (a - b)[..., None]), axis=-1)
+    t = _lead(jnp.asarray(0.5 * (x + 1.0), a.dtype), a.ndim)
+    mean_df = jnp.sum(_lead(jnp.asarray(0.5 * w, a.dtype), a.ndim) * df(b[..., None] + t * (a - b)[..., None]),
+                      axis=-1)
     return jnp.where(close, mean_df, direct)
 
 
@@ -80,7 +87,7 @@ def q_e1(a, b):
 
 def j1(a, b):
     """``J1 = E ln(1 + V/(1+U)) = [a G(a) - b G(b)]/(a - b) - G(a)``, eq. (1.12) (nats)."""
-    hm = lambda m: _float(m) * expected_log1p_exp(m)  # noqa: E731
+    hm = lambda m: _float(m) * expected_log1p_exp(m)
     return _divided_difference(hm, _h_prime, a, b) - expected_log1p_exp(a)
 
 
@@ -120,7 +127,7 @@ def _best_zeta_sf(x, K, N):
 
 def _chernoff_root(c, upper):
     """Root ``t`` of ``t - 1 - ln t = c`` below (``upper=False``) or above 1 (numpy bisection)."""
-    h = lambda t: t - 1.0 - np.log(t)  # noqa: E731
+    h = lambda t: t - 1.0 - np.log(t)
     if upper:
         lo, hi = 1.0, 2.0 * c + 4.0
         for _ in range(200):
@@ -181,15 +188,16 @@ def q_m_reference(rho, K, N):
     """
     rho = _float(rho)
     _, _, y, dens, _ = _bulk(K, N, rho.dtype)
-    x = (NU * y) ** 2
-    return jnp.sum(dens * jnp.log1p(rho[..., None] * x), axis=-1)
+    x = _lead((NU * y) ** 2, rho.ndim)
+    return jnp.sum(_lead(dens, rho.ndim) * jnp.log1p(rho[..., None] * x), axis=-1)
 
 
 def q_m_paper(rho, K, N, M=20):
     """Paper's Gauss-Chebyshev form of (1.9) with ``M`` nodes (nats)."""
     rho = _float(rho)
     x, w = _gc_nodes(M, rho.dtype)
-    sf = _best_zeta_sf(x, K, N)
+    sf = _lead(_best_zeta_sf(x, K, N), rho.ndim)
+    x, w = _lead(x, rho.ndim), _lead(w, rho.ndim)
     r = rho[..., None]
     return jnp.sum(w * r * sf / (1.0 + r * x), axis=-1)
 
@@ -207,15 +215,17 @@ def j2_reference(a, b, rho, K, N):
     a, b, rho = jnp.broadcast_arrays(_float(a), _float(b), _float(rho))
     dt = a.dtype
     _, w, y, _, cdf = _bulk(K, N, dt)
-    s = rho[..., None] * (NU * y) ** 2
-    bulk = jnp.sum(w * cdf * 2.0 * s * _j2_kernel(s, a[..., None], b[..., None]), axis=-1)
+    nd = a.ndim
+    s = rho[..., None] * _lead((NU * y) ** 2, nd)
+    bulk = jnp.sum(_lead(w * cdf, nd) * 2.0 * s * _j2_kernel(s, a[..., None], b[..., None]), axis=-1)
     s_hi = rho * (NU * math.exp(bulk_nodes(int(K), int(N))[3])) ** 2
     r0 = jnp.log(s_hi)
     r1 = jnp.log(s_hi + 60.0 * a)
     x, wx = np.polynomial.legendre.leggauss(_TAIL_ORDER)
     e = np.linspace(0.0, 1.0, _TAIL_PANELS + 1)
-    t = jnp.asarray((0.5 * (e[1:, None] - e[:-1, None]) * x + 0.5 * (e[1:, None] + e[:-1, None])).ravel(), dt)
-    wt = jnp.asarray((0.5 * (e[1:, None] - e[:-1, None]) * wx).ravel(), dt)
+    t = _lead(jnp.asarray((0.5 * (e[1:, None] - e[:-1, None]) * x + 0.5 * (e[1:, None] + e[:-1, None])).ravel(), dt),
+              nd)
+    wt = _lead(jnp.asarray((0.5 * (e[1:, None] - e[:-1, None]) * wx).ravel(), dt), nd)
     r = r0[..., None] + (r1 - r0)[..., None] * t
     st = jnp.exp(r)
     tail = (r1 - r0) * jnp.sum(wt * st * _j2_kernel(st, a[..., None], b[..., None]), axis=-1)
@@ -226,6 +236,7 @@ def j2_paper(a, b, rho, K, N, M=20):
     """``J2`` of (1.13) by the paper's Gauss-Chebyshev rule (``x = tan y``, ``M`` nodes)."""
     a, b, rho = jnp.broadcast_arrays(_float(a), _float(b), _float(rho))
     x, w = _gc_nodes(M, a.dtype)
+    x, w = _lead(x, a.ndim), _lead(w, a.ndim)
     F = best_zeta_cdf(x / rho[..., None], K, N)
     return jnp.sum(w * F * _j2_kernel(x, a[..., None], b[..., None]), axis=-1)
 

@@ -28,13 +28,13 @@ This module is pure physics (no optimiser): see ``scenarios/maxmin_two_way.py``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 
 from irsjax import channels, geometry, pathloss, units
+from irsjax.config import check_choice, check_finite, check_positive, check_size, config, is_concrete, static
 
 #: Candidate points of Fig. 2 and the user positions (metres).
 POINTS = {"V": (0.0, 10.0), "W": (0.0, 5.0), "X": (0.0, 0.0), "Y": (-15.0, -35.0), "Z": (-15.0, -45.0)}
@@ -52,18 +52,19 @@ class TwoWayChannels(NamedTuple):
     direct: jax.Array
 
 
-@dataclass(frozen=True)
+@config
 class MaxminTwoWayConfig:
-    """Static configuration (hashable). Powers in dBm, ``kappa`` linear."""
+    """System configuration (a pytree: ``L``, ``config`` and ``kappa_assignment`` static, every float a leaf;
+    the number of user positions fixes the number of pairs). Powers in dBm, ``kappa`` linear."""
 
-    L: int = 40
-    config: str = "C1"
+    L: int = static(40)
+    config: str = static("C1")
     users: tuple = USERS
     rho0_dB: float = -30.0
     alpha_irs: float = 2.0
     alpha_direct: float = 3.0
     kappa: float = 8.0
-    kappa_assignment: str = "code"
+    kappa_assignment: str = static("code")
     noise_dBm: float = -105.0
     eve_noise_dBm: float = -105.0
     loop_dBm: float = -100.0
@@ -71,17 +72,17 @@ class MaxminTwoWayConfig:
     Pmin_dBm: float = 0.0
 
     def __post_init__(self):
-        if not (isinstance(self.L, int) and self.L >= 0):
-            raise ValueError(f"L must be a non-negative integer, got {self.L!r}")
-        if self.config not in CONFIGS:
-            raise ValueError(f"config must be one of {sorted(CONFIGS)}, got {self.config!r}")
+        check_size("L", self.L, 0)
+        check_choice("config", self.config, sorted(CONFIGS))
         if len(self.users) < 2 or len(self.users) % 2:
             raise ValueError("users must list an even number (>= 2) of positions A1, B1, A2, B2, ...")
-        if self.kappa_assignment not in ("code", "text"):
-            raise ValueError(f"kappa_assignment must be 'code' or 'text', got {self.kappa_assignment!r}")
-        if not self.kappa >= 0:
-            raise ValueError(f"kappa must be >= 0, got {self.kappa!r}")
-        if not self.Pmin_dBm <= self.Pmax_dBm:
+        check_choice("kappa_assignment", self.kappa_assignment, ("code", "text"))
+        check_positive("kappa", self.kappa, allow_zero=True)
+        for nm in ("rho0_dB", "noise_dBm", "eve_noise_dBm", "loop_dBm", "Pmax_dBm", "Pmin_dBm"):
+            check_finite(nm, getattr(self, nm))
+        check_positive("alpha_irs", self.alpha_irs)
+        check_positive("alpha_direct", self.alpha_direct)
+        if is_concrete(self.Pmin_dBm) and is_concrete(self.Pmax_dBm) and not self.Pmin_dBm <= self.Pmax_dBm:
             raise ValueError(f"Pmin_dBm ({self.Pmin_dBm}) must be <= Pmax_dBm ({self.Pmax_dBm})")
 
     # ----- sizes and constants ---------------------------------------------------

@@ -21,43 +21,64 @@ eavesdroppers); ``links="independent"`` is the analysis' idealisation (every use
 every (user, eavesdropper) pair sees its own independent S-RIS channel), which
 isolates the CLT error from the correlation through the shared link.
 
+The pipeline is ``sample(key, cfg) -> SchedulingChannels`` (unit-variance fading; its law
+depends only on the sizes and ``links``), the decisions (:func:`co_phasing`: RIS aligned
+to each candidate user; :func:`schedule_ss`), then pure metrics of (channels, decision)
+scaled by the per-element mean SNRs of the configuration. Sizes and switches are static,
+every float (``rho_dB``, ``R_th``, frequency, positions, gains) is a pytree leaf: a sweep
+over any of them compiles once, and the conditional SOP is differentiable in them.
+
 >>> import jax
 >>> from irsjax.systems.scheduling import SchedulingSystem, SchedulingGeometry
->>> geo = SchedulingGeometry()
->>> su_db, se_db = geo.cascade_snr_db(120.0)
->>> out = SchedulingSystem(N=16, K=4, L=2)(jax.random.key(0), su_db, se_db)
+>>> cfg = SchedulingSystem(N=16, K=4, L=2, rho_dB=120.0, geometry=SchedulingGeometry(x_E=40.0))
+>>> out = jax.eval_shape(cfg, jax.random.key(0))  # one realisation's statistics (shapes only)
 >>> sorted(out)[:4]
-['cond_ME', 'cond_SE', 'cond_SS', 'out_ME']
+['log_cond_ME', 'log_cond_SE', 'log_cond_SS', 'out_ME']
+
+Gradient of the conditional SS SOP (pathwise, common random numbers) with respect to every
+leaf: moving the eavesdroppers away from the RIS, or raising the transmit SNR, lowers it.
+
+>>> from irsjax import montecarlo
+>>> lean = SchedulingSystem(N=16, K=4, L=2, conditional_only=True)
+>>> sop = lambda c: jnp.exp(montecarlo.mean(c, jax.random.key(1), 256)["log_cond_SS"])  # log E[p] -> E[p]
+>>> p, g = jax.jit(jax.value_and_grad(sop))(lean)
+>>> bool(0 < p < 1), bool(g.geometry.x_E < 0), bool(g.rho_dB < 0)
+(True, True, True)
 """
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+import dataclasses
+from typing import NamedTuple
 
-import numpy as np
 import jax
 import jax.numpy as jnp
 
-from irsjax import channels, metrics, pathloss
+from irsjax import channels, metrics, pathloss, units
+from irsjax.config import check_choice, check_finite, check_positive, check_range, check_size, config, static
 
 LINKS = ("full", "independent")
 
 
-def _pos_int(name, v, lo=1):
-    if not (isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= lo):
-        raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
+def _real(x):
+    return jnp.asarray(x, channels.real_dtype())
+
+
+def _distance(dx, dy):
+    """Euclidean distance clipped below at 1 m (MODELS.md 0.2), with a finite gradient everywhere."""
+    return jnp.sqrt(jnp.maximum(dx * dx + dy * dy, 1.0))
 
 
 # --------------------------------------------------------------------------- geometry and path loss
-@dataclass(frozen=True)
+@config
 class SchedulingGeometry:
     """2-D geometry of section 5(a): ``x`` = distance from the plane of S, ``y`` = distance
     from the RIS plane. S = ``(0, y_S)``, RIS (and relay) centre ``(x_R, 0)``, all users at
     ``(x_U, y_U)``, all eavesdroppers at ``(x_E, y_E)``; frequency in GHz, antenna gains in dBi,
-    element size ``lambda/2`` unless given (metres).
+    element size ``lambda/2`` unless given (metres). Every field is a pytree leaf; the results
+    are JAX arrays (float32, float64 under ``jax_enable_x64``), differentiable in every field.
 
     >>> g = SchedulingGeometry()
-    >>> [round(v, 1) for v in g.ris_path_loss_db()]
+    >>> [round(float(v), 1) for v in g.ris_path_loss_db()]
     [132.9, 131.7]
     """
 
@@ -73,242 +94,380 @@ class SchedulingGeometry:
     element_size: float | None = None
 
     def __post_init__(self):
-        if not self.f_GHz > 0:
-            raise ValueError(f"f_GHz must be > 0, got {self.f_GHz!r}")
-        for nm in ("y_S", "y_U", "y_E"):
-            if not getattr(self, nm) > 0:
-                raise ValueError(f"{nm} must be > 0 (node in front of the RIS), got {getattr(self, nm)!r}")
-        if self.element_size is not None and not self.element_size > 0:
-            raise ValueError(f"element_size must be > 0, got {self.element_size!r}")
+        check_positive("f_GHz", self.f_GHz)
+        for name in ("y_S", "y_U", "y_E"):  # every node in front of the RIS
+            check_positive(name, getattr(self, name))
+        for name in ("x_R", "x_U", "x_E", "gt_dB", "gr_dB"):
+            check_finite(name, getattr(self, name))
+        if self.element_size is not None:
+            check_positive("element_size", self.element_size)
 
-    @property
     def frequency_hz(self):
-        return self.f_GHz * 1e9
+        return _real(self.f_GHz) * 1e9
 
     def distances(self):
-        """``(d_SR, d_RU, d_RE, d_SU, d_SE)`` in metres (clipped at 1 m)."""
-        d = lambda a, b: max(math.hypot(a[0] - b[0], a[1] - b[1]), 1.0)  # noqa: E731
-        s, r, u, e = (0.0, self.y_S), (self.x_R, 0.0), (self.x_U, self.y_U), (self.x_E, self.y_E)
-        return d(s, r), d(r, u), d(r, e), d(s, u), d(s, e)
+        """``(d_SR, d_RU, d_RE, d_SU, d_SE)`` in metres (clipped below at 1 m)."""
+        y_s, x_r, x_u, y_u, x_e, y_e = (_real(getattr(self, n)) for n in ("y_S", "x_R", "x_U", "y_U", "x_E", "y_E"))
+        return (_distance(x_r, y_s), _distance(x_u - x_r, y_u), _distance(x_e - x_r, y_e),
+                _distance(x_u, y_u - y_s), _distance(x_e, y_e - y_s))
+
+    def _gains(self):
+        return dict(frequency_hz=self.frequency_hz(), gt_db=_real(self.gt_dB), gr_db=_real(self.gr_dB))
 
     def ris_path_loss(self):
-        """Per-element RIS path losses ``(PL_SU, PL_SE)`` (5.1) as Python floats (linear, > 1)."""
+        """Per-element RIS path losses ``(PL_SU, PL_SE)`` (5.1) (linear, > 1)."""
         d_sr, d_ru, d_re, _, _ = self.distances()
-        cos_i, cos_u, cos_e = self.y_S / d_sr, self.y_U / d_ru, self.y_E / d_re
-        with jax.enable_x64(True):
-            kw = dict(frequency_hz=self.frequency_hz, element_size=self.element_size,
-                      gt_db=self.gt_dB, gr_db=self.gr_dB)
-            pl_su = float(pathloss.ris_free_space_loss(d_sr, d_ru, cos_i, cos_u, **kw))
-            pl_se = float(pathloss.ris_free_space_loss(d_sr, d_re, cos_i, cos_e, **kw))
-        return pl_su, pl_se
+        cos_i, cos_u, cos_e = _real(self.y_S) / d_sr, _real(self.y_U) / d_ru, _real(self.y_E) / d_re
+        size = None if self.element_size is None else _real(self.element_size)
+        kw = dict(self._gains(), element_size=size)
+        return (pathloss.ris_free_space_loss(d_sr, d_ru, cos_i, cos_u, **kw),
+                pathloss.ris_free_space_loss(d_sr, d_re, cos_i, cos_e, **kw))
 
     def ris_path_loss_db(self):
-        return tuple(10 * math.log10(v) for v in self.ris_path_loss())
+        return tuple(units.linear_to_db(v) for v in self.ris_path_loss())
 
     def cascade_snr(self, rho_dB):
         """Per-element mean cascade SNRs ``(snr_u, snr_e) = (rho/PL_SU, rho/PL_SE)`` (linear)."""
         pl_su, pl_se = self.ris_path_loss()
-        rho = 10.0 ** (float(rho_dB) / 10.0)
+        rho = units.db_to_linear(_real(rho_dB))
         return rho / pl_su, rho / pl_se
 
     def cascade_snr_db(self, rho_dB):
-        """:meth:`cascade_snr` in dB (what :class:`SchedulingSystem` takes as arguments)."""
-        pl_su, pl_se = self.ris_path_loss_db()
-        return float(rho_dB) - pl_su, float(rho_dB) - pl_se
+        """:meth:`cascade_snr` in dB."""
+        return tuple(units.linear_to_db(v) for v in self.cascade_snr(rho_dB))
+
+    def high_snr_c(self, R_th):
+        """``c = PL_SE / (2^R_th PL_SU)`` of the saturation levels (5.11)-(5.12)."""
+        pl_su, pl_se = self.ris_path_loss()
+        return pl_se / (jnp.exp2(_real(R_th)) * pl_su)
 
     def relay_path_loss(self):
         """Free-space losses ``(PL_SR, PL_RU, PL_SU, PL_RE)`` of the DF-relay links (exponent 2)."""
         d_sr, d_ru, d_re, d_su, _ = self.distances()
-        with jax.enable_x64(True):
-            f = lambda d: float(pathloss.free_space_loss(d, frequency_hz=self.frequency_hz, exponent=2.0,  # noqa: E731
-                                                         gt_db=self.gt_dB, gr_db=self.gr_dB))
-            return f(d_sr), f(d_ru), f(d_su), f(d_re)
+        kw = self._gains()
+        return tuple(pathloss.free_space_loss(d, exponent=2.0, **kw) for d in (d_sr, d_ru, d_su, d_re))
 
     def relay_snr(self, rho_dB):
         """Relay mean SNRs ``(a, b, c, lam_R)`` of S-R, R-U, S-U (direct), R-E (per-slot power P)."""
-        rho = 10.0 ** (float(rho_dB) / 10.0)
+        rho = units.db_to_linear(_real(rho_dB))
         return tuple(rho / p for p in self.relay_path_loss())
 
 
-# --------------------------------------------------------------------------- per-realisation model
-def _cond_outage(snr_b, lam, vt, L):
-    """``Pr(max_l gamma_E,l > (1+snr_b)/v - 1)`` for i.i.d. ``Exp(lam)`` eavesdroppers."""
+# --------------------------------------------------------------------------- channels and decisions
+class SchedulingChannels(NamedTuple):
+    """Unit-variance small-scale fading of one realisation (complex).
+
+    ``h``: S-RIS, ``(N,)`` (``(K, N)`` with independent links: one per user); ``g``: RIS-users
+    ``(K, N)``; ``h_e``: the S-RIS channel the eavesdroppers see (``h`` itself with full links,
+    ``(K, N)`` independent ones otherwise); ``u``: RIS-eavesdroppers ``(L, N)`` (``(K, L, N)``).
+    """
+
+    h: jax.Array
+    g: jax.Array
+    h_e: jax.Array
+    u: jax.Array
+
+
+class SchedulingMagnitudes(NamedTuple):
+    """What the conditional estimators need: the co-phased amplitudes ``X_k = sum_n |h_n||g_kn|``
+    ``(K,)`` and the energies ``||h_e||^2`` ``(K,)`` of the S-RIS channel seen by the eavesdroppers
+    when the RIS serves user ``k`` (their SNR is then exactly ``Exp(snr_e ||h_e||^2)``)."""
+
+    amplitude: jax.Array
+    eve_energy: jax.Array
+
+
+def sample(key, cfg: "SchedulingSystem") -> SchedulingChannels:
+    """Draw one realisation's fading (i.i.d. CN(0, 1); the law depends only on ``N, K, L, links``)."""
+    kh, kg, ku, kh2 = jax.random.split(key, 4)
+    N, K, L = cfg.N, cfg.K, cfg.L
+    g = channels.complex_normal(kg, (K, N))
+    if cfg.links == "full":
+        h = channels.complex_normal(kh, (N,))
+        u = channels.complex_normal(ku, (L, N))
+        return SchedulingChannels(h, g, h, u)
+    h = channels.complex_normal(kh, (K, N))
+    h_e = channels.complex_normal(kh2, (K, N))
+    u = channels.complex_normal(ku, (K, L, N))
+    return SchedulingChannels(h, g, h_e, u)
+
+
+def magnitudes(ch: SchedulingChannels) -> SchedulingMagnitudes:
+    """:class:`SchedulingMagnitudes` of drawn channels."""
+    ag = jnp.abs(ch.g)
+    K = ag.shape[0]
+    if ch.h.ndim == 1:  # full links: one S-RIS channel
+        ah = jnp.abs(ch.h)
+        return SchedulingMagnitudes(ag @ ah, jnp.sum(ah * ah) * jnp.ones((K,), ah.dtype))
+    ahe = jnp.abs(ch.h_e)
+    return SchedulingMagnitudes(jnp.sum(jnp.abs(ch.h) * ag, axis=-1), jnp.sum(ahe * ahe, axis=-1))
+
+
+def sample_magnitudes(key, cfg: "SchedulingSystem") -> SchedulingMagnitudes:
+    """Draw :class:`SchedulingMagnitudes` directly (same law as ``magnitudes(sample(...))``, cheaper):
+    ``|h_n|, |g_kn|`` as ``sqrt(Exp(1))``, independent-links ``||h_e||^2 ~ Gamma(N, 1)``."""
+    N, K = cfg.N, cfg.K
+    rd = channels.real_dtype()
+    kh, kg, ke = jax.random.split(key, 3)
+    ray = lambda k, shape: jnp.sqrt(jax.random.exponential(k, shape, rd))
+    ag = ray(kg, (K, N))
+    if cfg.links == "full":
+        ah = ray(kh, (N,))
+        return SchedulingMagnitudes(ag @ ah, jnp.sum(ah * ah) * jnp.ones((K,), rd))
+    return SchedulingMagnitudes(jnp.sum(ray(kh, (K, N)) * ag, axis=-1), jax.random.gamma(ke, float(N), (K,), rd))
+
+
+def co_phasing(ch: SchedulingChannels) -> jax.Array:
+    """Decision: the RIS aligned to each candidate user ``k`` (``phi_n = -arg h_n - arg g_kn``, (5.3)),
+    as the factors ``e^{-j arg g_kn}`` ``(K, N)`` that remain of ``h_n e^{j phi_n} = |h_n| e^{-j arg g_kn}``."""
+    ag = jnp.abs(ch.g)
+    return jnp.conj(ch.g) / jnp.where(ag > 0, ag, 1.0).astype(ch.g.dtype)
+
+
+def schedule_ss(mag: SchedulingMagnitudes) -> jax.Array:
+    """Decision of suboptimal scheduling (SS): the user with the largest legitimate SNR (``argmax X_k``)."""
+    return jnp.argmax(mag.amplitude)
+
+
+def eavesdropper_cascades(ch: SchedulingChannels, phase) -> jax.Array:
+    """``W[l, k]``: eavesdropper ``l``'s unit-free cascade with the RIS aligned to user ``k``
+    (``sum_n u_ln |h_e,n| e^{-j arg g_kn}``), shape ``(L, K)``."""
+    ahe = jnp.abs(ch.h_e).astype(ch.u.dtype)
+    if ch.h.ndim == 1:
+        return (ch.u * ahe[None, :]) @ phase.T
+    return jnp.einsum("kln,kn->lk", ch.u * ahe[:, None, :], phase)
+
+
+# --------------------------------------------------------------------------- metrics
+def conditional_outage(snr_b, lam, vt, L: int):
+    """``Pr(max_l gamma_E,l > (1+snr_b)/vt - 1)`` for ``L`` i.i.d. ``Exp(lam)`` eavesdroppers
+    (``vt = 2^R_th``); finite value and gradient also where the outage is certain.
+
+    >>> round(float(conditional_outage(3.0, 1.0, 2.0, 1)), 6)  # y = (3 - 1)/2 = 1: e^-1
+    0.367879
+    """
     y = jnp.maximum((snr_b - (vt - 1.0)) / vt, 0.0)
     p = jnp.exp(-y / lam)
-    return -jnp.expm1(L * jnp.log1p(-p)) if L > 1 else p
+    if L == 1:
+        return p
+    certain = p >= 1.0
+    p_safe = jnp.where(certain, 0.0, p)  # log1p(-1) = -inf would poison the gradient
+    return jnp.where(certain, 1.0, -jnp.expm1(L * jnp.log1p(-p_safe)))
 
 
-@dataclass(frozen=True)
+def log_conditional_outage(snr_b, lam, vt, L: int):
+    """``ln`` of :func:`conditional_outage`, accurate down to any tail (no underflow in float32: at
+    ``p = e^a`` below ~1e-9 it is ``ln L + a``); finite value and gradient everywhere.
+
+    >>> round(float(log_conditional_outage(3.0, 1.0, 2.0, 1)), 6)
+    -1.0
+    >>> float(log_conditional_outage(1e6, 1e-3, 2.0, 3)) < -1e8   # p ~ e^(-5e8): far below float32's range
+    True
+    """
+    y = jnp.maximum((snr_b - (vt - 1.0)) / vt, 0.0)
+    a = -y / lam  # ln p, p = Pr(one eavesdropper above the threshold)
+    if L == 1:
+        return a
+    dt = a.dtype
+    tiny = a < -20.0  # (1 - p)^L = 1 - L p (1 + O(p)): ln L + a to float precision
+    certain = a >= 0.0
+    a_mid = jnp.where(tiny | certain, jnp.asarray(-1.0, dt), a)
+    u = jnp.where(a_mid < -0.6931472, jnp.log1p(-jnp.exp(a_mid)), jnp.log(-jnp.expm1(a_mid)))  # ln(1 - p)
+    w = L * u  # ln (1 - p)^L < 0
+    mid = jnp.where(w > -0.6931472, jnp.log(-jnp.expm1(w)), jnp.log1p(-jnp.exp(w)))
+    return jnp.where(certain, jnp.zeros((), dt), jnp.where(tiny, jnp.log(jnp.asarray(float(L), dt)) + a, mid))
+
+
+def conditional_outages(snr_u, lam_e, scheduled, vt, L: int, independent: bool) -> dict:
+    """Logs of the conditional SOPs ``log_cond_SE, log_cond_ME, log_cond_SS`` (and ``log_cond_OS`` with
+    independent links, where the users' eavesdropper SNRs are independent so that the OS law
+    factorises) given the users' SNRs ``snr_u (K,)``, the eavesdroppers' conditional means
+    ``lam_e (K,)`` and the SS choice. Logs, so that SOPs far below float32's range survive: average them
+    with ``estimate(..., log_space=...)`` (:data:`LOG_SPACE`)."""
+    res = {
+        "log_cond_SE": log_conditional_outage(snr_u[0], lam_e[0], vt, 1),
+        "log_cond_ME": log_conditional_outage(snr_u[0], lam_e[0], vt, L),
+        "log_cond_SS": log_conditional_outage(snr_u[scheduled], lam_e[scheduled], vt, L),
+    }
+    if independent:
+        res["log_cond_OS"] = jnp.sum(log_conditional_outage(snr_u, lam_e, vt, L))
+    return res
+
+
+LOG_SPACE = ("log_cond_SE", "log_cond_ME", "log_cond_SS", "log_cond_OS", "log_cond_DL", "log_cond_NDL")
+"""Statistics returned as logs (pass the ones a system returns to ``estimate(..., log_space=...)``)."""
+
+
+def log_space(out: dict) -> tuple:
+    """The log-space statistics among ``out``'s names."""
+    return tuple(k for k in out if k in LOG_SPACE)
+
+
+def outage_indicators(snr_u, snr_e, scheduled, R_th) -> dict:
+    """0/1 outage indicators ``out_SE, out_ME, out_SS, out_OS`` from the users' SNRs ``(K,)``, the
+    eavesdroppers' SNRs ``(L, K)`` with the RIS aligned to each user, and the SS choice. OS serves
+    the user with the largest secrecy rate: outage iff every user is in outage."""
+    out_k = metrics.secrecy_outage(snr_u, jnp.max(snr_e, axis=0), R_th)  # (K,)
+    return {
+        "out_SE": metrics.secrecy_outage(snr_u[0], snr_e[0, 0], R_th),
+        "out_ME": out_k[0],
+        "out_SS": out_k[scheduled],
+        "out_OS": jnp.min(out_k),
+    }
+
+
+def noma_outage(ch: SchedulingChannels, phase, snr_u, snr_e_best, best, su, R_th, alpha_grid: int):
+    """NOMA pair scheduling (section 5(d)): best user ``best`` (RIS aligned to it) + the worst other user
+    under that configuration, power fraction to the worst user on the grid ``0.50, 0.51, ...`` maximising
+    the sum rate; 0/1 outage of the sum secrecy rate (eavesdroppers with the same SIC ability)."""
+    rd = snr_u.dtype
+    hv = jnp.abs(ch.h).astype(phase.dtype) * phase[best]  # h_n v_n with v aligned to best
+    g_all = su * jnp.abs(ch.g @ hv) ** 2  # every user's SNR under that configuration
+    g_all = g_all.at[best].set(jnp.inf)
+    gw = g_all[jnp.argmin(g_all)]
+    gb = snr_u[best]
+    alpha = (0.5 + 0.01 * jnp.arange(alpha_grid, dtype=rd))[:, None]  # power fraction to the worst user
+    r_w = metrics.rate(alpha * gw / ((1 - alpha) * gw + 1.0))[:, 0]
+    r_b = metrics.rate((1 - alpha) * gb)[:, 0]
+    a_star = jnp.argmax(r_w + r_b)
+    al = alpha[a_star, 0]
+    re_b = jnp.max(metrics.rate((1 - al) * snr_e_best))
+    re_w = jnp.max(metrics.rate(al * snr_e_best / ((1 - al) * snr_e_best + 1.0)))
+    s = metrics.positive_part(r_b[a_star] - re_b) + metrics.positive_part(r_w[a_star] - re_w)
+    return (s < R_th).astype(rd)
+
+
+# --------------------------------------------------------------------------- per-realisation systems
+@config
 class SchedulingSystem:
-    """One realisation of the RIS scheduling system; call with
-    ``(key, snr_u_dB, snr_e_dB)`` = per-element mean cascade SNRs ``rho/PL`` in dB.
+    """One realisation of the RIS scheduling system at transmit SNR ``rho_dB``, target secrecy rate
+    ``R_th`` and ``geometry`` (every float a leaf; ``N, K, L`` and the switches static).
 
-    Returns 0/1 outage indicators ``out_SE, out_ME, out_SS, out_OS`` (and ``out_NOMA`` when
-    ``K >= 2`` and ``noma``) and conditional outage probabilities ``cond_SE, cond_ME, cond_SS``
-    (plus ``cond_OS`` with ``links="independent"``, where the users' eavesdropper SNRs are
-    independent so the OS conditional law factorises).
+    ``cfg(key)`` returns 0/1 outage indicators ``out_SE, out_ME, out_SS, out_OS`` (and ``out_NOMA``
+    when ``K >= 2``, ``noma`` and full links) and the logs of the conditional outage probabilities
+    ``log_cond_SE, log_cond_ME, log_cond_SS`` (plus ``log_cond_OS`` with ``links="independent"``;
+    declared in ``LOG_SPACE``, so the engine averages their exponentials in log space).
+    ``conditional_only`` draws only the fading magnitudes and returns only the ``log_cond_*``
+    statistics (same law, faster).
     """
 
-    N: int = 16
-    K: int = 4
-    L: int = 2
+    LOG_SPACE = LOG_SPACE
+    N: int = static(16)
+    K: int = static(4)
+    L: int = static(2)
+    rho_dB: float = 120.0
     R_th: float = 1.0
-    links: str = "full"
-    noma: bool = True
-    alpha_grid: int = 50  # NOMA power fractions 0.50, 0.51, ..., 0.99
-    conditional_only: bool = False  # only cond_SE/ME/SS (+cond_OS), from fading magnitudes (fast)
+    geometry: SchedulingGeometry = dataclasses.field(default_factory=SchedulingGeometry)
+    links: str = static("full")
+    noma: bool = static(True)
+    alpha_grid: int = static(50)  # NOMA power fractions 0.50, 0.51, ..., 0.99
+    conditional_only: bool = static(False)
 
     def __post_init__(self):
-        _pos_int("N", self.N)
-        _pos_int("K", self.K)
-        _pos_int("L", self.L)
-        if not self.R_th > 0:
-            raise ValueError(f"R_th must be > 0, got {self.R_th!r}")
-        if self.links not in LINKS:
-            raise ValueError(f"links must be one of {LINKS}, got {self.links!r}")
-        _pos_int("alpha_grid", self.alpha_grid)
+        for name in ("N", "K", "L", "alpha_grid"):
+            check_size(name, getattr(self, name))
+        check_range("rho_dB", self.rho_dB)
+        check_positive("R_th", self.R_th)
+        check_choice("links", self.links, LINKS)
+        if not isinstance(self.geometry, SchedulingGeometry):
+            raise ValueError(f"geometry must be a SchedulingGeometry, got {type(self.geometry).__name__}")
 
-    def sample(self, key):
-        """Unit-variance small-scale fading: ``h (N,)`` or ``(K, N)`` (independent links),
-        ``g (K, N)``, eavesdropper S-RIS ``h_e`` and RIS-eavesdropper ``u``."""
-        kh, kg, ku, kh2 = jax.random.split(key, 4)
-        N, K, L = self.N, self.K, self.L
-        g = channels.complex_normal(kg, (K, N))
-        if self.links == "full":
-            h = channels.complex_normal(kh, (N,))
-            u = channels.complex_normal(ku, (L, N))
-            return h, g, h, u
-        h = channels.complex_normal(kh, (K, N))
-        h_e = channels.complex_normal(kh2, (K, N))
-        u = channels.complex_normal(ku, (K, L, N))
-        return h, g, h_e, u
+    def snrs(self):
+        """Per-element mean cascade SNRs ``(snr_u, snr_e)`` (linear)."""
+        return self.geometry.cascade_snr(self.rho_dB)
 
-    def __call__(self, key, snr_u_dB, snr_e_dB):
+    def sample(self, key) -> SchedulingChannels:
+        return sample(key, self)
+
+    def __call__(self, key):
         rd = channels.real_dtype()
-        su = jnp.asarray(10.0, rd) ** (jnp.asarray(snr_u_dB, rd) / 10.0)
-        se = jnp.asarray(10.0, rd) ** (jnp.asarray(snr_e_dB, rd) / 10.0)
-        vt = jnp.asarray(2.0 ** self.R_th, rd)
+        su, se = self.snrs()
+        r_th = _real(self.R_th)
+        vt = jnp.exp2(r_th)
+        independent = self.links == "independent"
         if self.conditional_only:
-            return self._conditional(key, su, se, vt, rd)
-        K, L = self.K, self.L
-        h, g, h_e, u = self.sample(key)
-        ag = jnp.abs(g)
-        ph_g = jnp.conj(g) / jnp.where(ag > 0, ag, 1.0)  # e^{-j arg g_kn}
-        if self.links == "full":
-            ah = jnp.abs(h)
-            X = ag @ ah  # (K,) co-phased amplitudes sum_n |h_n||g_kn|
-            # eavesdropper l with RIS aligned to user k: sum_n u_ln |h_n| e^{-j arg g_kn}
-            W = (u * ah) @ ph_g.T  # (L, K)
-            lam_e = jnp.sum(ah * ah) * se * jnp.ones((K,), rd)  # conditional Eve mean per user
-        else:
-            X = jnp.sum(jnp.abs(h) * ag, axis=-1)
-            ahe = jnp.abs(h_e)  # (K, N)
-            W = jnp.einsum("kln,kn->lk", u * ahe[:, None, :], ph_g)
-            lam_e = jnp.sum(ahe * ahe, axis=-1) * se
-        gU = su * X * X  # (K,)
-        gE = se * jnp.abs(W) ** 2  # (L, K)
-        gE_max = jnp.max(gE, axis=0)  # (K,)
-        out_k = metrics.secrecy_outage(gU, gE_max, self.R_th)  # (K,)
-        ks = jnp.argmax(X)
-        res = {
-            "out_SE": metrics.secrecy_outage(gU[0], gE[0, 0], self.R_th),
-            "out_ME": out_k[0],
-            "out_SS": out_k[ks],
-            "out_OS": jnp.min(out_k),  # outage iff every user is in outage
-            "cond_SE": _cond_outage(gU[0], lam_e[0], vt, 1),
-            "cond_ME": _cond_outage(gU[0], lam_e[0], vt, L),
-            "cond_SS": _cond_outage(gU[ks], lam_e[ks], vt, L),
-        }
-        if self.links == "independent":
-            res["cond_OS"] = jnp.prod(_cond_outage(gU, lam_e, vt, L))
-        if self.noma and K >= 2 and self.links == "full":
-            res["out_NOMA"] = self._noma(gU, h, g, ph_g, ks, gE[:, ks], su)
+            mag = sample_magnitudes(key, self)
+            gU = su * mag.amplitude * mag.amplitude
+            res = conditional_outages(gU, mag.eve_energy * se, schedule_ss(mag), vt, self.L, independent)
+            return {k: v.astype(rd) for k, v in res.items()}
+        ch = sample(key, self)
+        mag = magnitudes(ch)
+        phase = co_phasing(ch)
+        ks = schedule_ss(mag)
+        gU = su * mag.amplitude * mag.amplitude  # (K,)
+        gE = se * jnp.abs(eavesdropper_cascades(ch, phase)) ** 2  # (L, K)
+        res = outage_indicators(gU, gE, ks, r_th)
+        res.update(conditional_outages(gU, mag.eve_energy * se, ks, vt, self.L, independent))
+        if self.noma and self.K >= 2 and not independent:
+            res["out_NOMA"] = noma_outage(ch, phase, gU, gE[:, ks], ks, su, r_th, self.alpha_grid)
         return {k: v.astype(rd) for k, v in res.items()}
 
-    def _conditional(self, key, su, se, vt, rd):
-        """Conditional estimators only: ``|h_n|, |g_kn|`` drawn as ``sqrt(Exp(1))`` (Rayleigh),
-        the eavesdroppers integrated out exactly (same law as the full model's ``cond_*``)."""
-        N, K, L = self.N, self.K, self.L
-        kh, kg, ke = jax.random.split(key, 3)
-        ray = lambda k, shape: jnp.sqrt(jax.random.exponential(k, shape, rd))  # noqa: E731
-        ag = ray(kg, (K, N))
-        if self.links == "full":
-            ah = ray(kh, (N,))
-            X = ag @ ah
-            lam_e = jnp.sum(ah * ah) * se * jnp.ones((K,), rd)
-        else:
-            X = jnp.sum(ray(kh, (K, N)) * ag, axis=-1)
-            lam_e = jax.random.gamma(ke, float(N), (K,), rd) * se  # ||h_e||^2 ~ Gamma(N, 1)
-        gU = su * X * X
-        ks = jnp.argmax(X)
-        res = {
-            "cond_SE": _cond_outage(gU[0], lam_e[0], vt, 1),
-            "cond_ME": _cond_outage(gU[0], lam_e[0], vt, L),
-            "cond_SS": _cond_outage(gU[ks], lam_e[ks], vt, L),
-        }
-        if self.links == "independent":
-            res["cond_OS"] = jnp.prod(_cond_outage(gU, lam_e, vt, L))
-        return {k: v.astype(rd) for k, v in res.items()}
 
-    def _noma(self, gU, h, g, ph_g, b, gE_b, su):
-        """NOMA pair (section 5(d)): best user ``b`` (RIS aligned to it) + worst other user."""
-        rd = gU.dtype
-        hv = jnp.abs(h) * ph_g[b]  # h_n v_n with v aligned to b
-        g_all = su * jnp.abs(g @ hv) ** 2  # every user's SNR under that configuration
-        g_all = g_all.at[b].set(jnp.inf)
-        w = jnp.argmin(g_all)
-        gw = g_all[w]
-        gb = gU[b]
-        alpha = (0.5 + 0.01 * jnp.arange(self.alpha_grid, dtype=rd))[:, None]  # power fraction to w
-        r_w = metrics.rate(alpha * gw / ((1 - alpha) * gw + 1.0))[:, 0]
-        r_b = metrics.rate((1 - alpha) * gb)[:, 0]
-        a_star = jnp.argmax(r_w + r_b)
-        al = alpha[a_star, 0]
-        re_b = jnp.max(metrics.rate((1 - al) * gE_b))
-        re_w = jnp.max(metrics.rate(al * gE_b / ((1 - al) * gE_b + 1.0)))
-        s = metrics.positive_part(r_b[a_star] - re_b) + metrics.positive_part(r_w[a_star] - re_w)
-        return (s < self.R_th).astype(rd)
+class RelayChannels(NamedTuple):
+    """Unit-mean exponential power gains of the DF relay links: S-R ``()``, R-users ``(K,)``,
+    S-user direct ``()``, R-eavesdroppers ``(L,)``."""
+
+    s_r: jax.Array
+    r_u: jax.Array
+    s_u: jax.Array
+    r_e: jax.Array
 
 
-@dataclass(frozen=True)
+def sample_relay(key, cfg: "RelaySystem") -> RelayChannels:
+    ks = jax.random.split(key, 4)
+    rd = channels.real_dtype()
+    return RelayChannels(jax.random.exponential(ks[0], (), rd), jax.random.exponential(ks[1], (cfg.K,), rd),
+                         jax.random.exponential(ks[2], (), rd), jax.random.exponential(ks[3], (cfg.L,), rd))
+
+
+@config
 class RelaySystem:
-    """DF relay baselines (R-DL with MRC, R-NDL); call with ``(key, a_dB, b_dB, c_dB, lamr_dB)``
-    = mean SNRs of S-R, R-U, S-U, R-E. User ``argmax_k gamma_RUk``; eavesdroppers hear the relay
-    slot; two slots so the threshold is ``2^(2 R_th)``. Returns ``out_DL, out_NDL`` and the exact
-    conditional outage probabilities ``cond_DL, cond_NDL`` given the legitimate SNR.
+    """DF relay baselines (R-DL with MRC, R-NDL) at transmit SNR ``rho_dB`` and ``geometry`` (relay at
+    the RIS centre). User ``argmax_k gamma_RUk``; eavesdroppers hear the relay slot; two slots so the
+    threshold is ``2^(2 R_th)``. Returns ``out_DL, out_NDL`` and the logs of the exact conditional
+    outage probabilities ``log_cond_DL, log_cond_NDL`` given the legitimate SNR.
 
     >>> import jax
-    >>> out = RelaySystem(K=4, L=2)(jax.random.key(0), 37.0, 24.6, 24.0, 23.4)
+    >>> out = jax.eval_shape(RelaySystem(K=4, L=2, rho_dB=100.0), jax.random.key(0))
     >>> sorted(out)
-    ['cond_DL', 'cond_NDL', 'out_DL', 'out_NDL']
+    ['log_cond_DL', 'log_cond_NDL', 'out_DL', 'out_NDL']
     """
 
-    K: int = 4
-    L: int = 2
+    LOG_SPACE = LOG_SPACE
+
+    K: int = static(4)
+    L: int = static(2)
+    rho_dB: float = 120.0
     R_th: float = 1.0
+    geometry: SchedulingGeometry = dataclasses.field(default_factory=SchedulingGeometry)
 
     def __post_init__(self):
-        _pos_int("K", self.K)
-        _pos_int("L", self.L)
-        if not self.R_th > 0:
-            raise ValueError(f"R_th must be > 0, got {self.R_th!r}")
+        check_size("K", self.K)
+        check_size("L", self.L)
+        check_range("rho_dB", self.rho_dB)
+        check_positive("R_th", self.R_th)
+        if not isinstance(self.geometry, SchedulingGeometry):
+            raise ValueError(f"geometry must be a SchedulingGeometry, got {type(self.geometry).__name__}")
 
-    def __call__(self, key, a_dB, b_dB, c_dB, lamr_dB):
-        ks = jax.random.split(key, 4)
+    def snrs(self):
+        """Mean SNRs ``(a, b, c, lam_R)`` of S-R, R-U, S-U (direct) and R-E."""
+        return self.geometry.relay_snr(self.rho_dB)
+
+    def __call__(self, key):
         rd = channels.real_dtype()
-        m = lambda x: jnp.asarray(10.0, rd) ** (jnp.asarray(x, rd) / 10.0)  # noqa: E731
-        a, b, c, lr = m(a_dB), m(b_dB), m(c_dB), m(lamr_dB)
-        g_sr = a * jax.random.exponential(ks[0], (), rd)
-        g_ru = jnp.max(b * jax.random.exponential(ks[1], (self.K,), rd))
-        g_su = c * jax.random.exponential(ks[2], (), rd)
-        g_e = jnp.max(lr * jax.random.exponential(ks[3], (self.L,), rd))
-        th = 2.0 * self.R_th
+        a, b, c, lr = self.snrs()
+        ch = sample_relay(key, self)
+        g_sr = a * ch.s_r
+        g_ru = jnp.max(b * ch.r_u)  # scheduled user: the strongest relay-user link
+        g_su = c * ch.s_u
+        g_e = jnp.max(lr * ch.r_e)
+        th = 2.0 * _real(self.R_th)
         g_dl = jnp.minimum(g_sr, g_ru + g_su)
         g_ndl = jnp.minimum(g_sr, g_ru)
-        vt = jnp.asarray(2.0 ** th, rd)
+        vt = jnp.exp2(th)
         return {
             "out_DL": metrics.secrecy_outage(g_dl, g_e, th).astype(rd),
             "out_NDL": metrics.secrecy_outage(g_ndl, g_e, th).astype(rd),
-            "cond_DL": _cond_outage(g_dl, lr, vt, self.L).astype(rd),
-            "cond_NDL": _cond_outage(g_ndl, lr, vt, self.L).astype(rd),
+            "log_cond_DL": log_conditional_outage(g_dl, lr, vt, self.L).astype(rd),
+            "log_cond_NDL": log_conditional_outage(g_ndl, lr, vt, self.L).astype(rd),
         }

@@ -23,7 +23,7 @@ def test_complex_normal_moments():
 
 def test_rician_k_factor():
     kappa = 8.0
-    los = jnp.exp(1j * jnp.linspace(0, 3, 4)).astype(jnp.complex64)
+    los = jnp.exp(1j * np.linspace(0, 3, 4)).astype(jnp.complex64)
     keys = jax.random.split(jax.random.key(2), N)
     h = np.asarray(jax.vmap(lambda k: channels.rician(k, los, kappa=kappa, gain=2.0))(keys))
     mean = h.mean(axis=0)
@@ -85,11 +85,11 @@ def test_cascade_and_bounded_error():
     deltas = jax.vmap(lambda k: channels.bounded_error(k, g_hat, relative_radius=0.3))(jax.random.split(key, 5000))
     norms = np.asarray(jnp.linalg.norm(deltas, axis=-1))
     assert norms.max() <= xi * (1 + 1e-5)
-    vals = np.abs(np.asarray(jnp.einsum("nk,k->n", jnp.conj(g_hat + deltas), x)))
+    vals = np.abs(np.asarray(jnp.einsum("nk,k->n", jnp.conj(g_hat[None, :] + deltas), x)))
     assert vals.min() >= float(lo) - 1e-4 and vals.max() <= float(hi) + 1e-4
     # the ends are attained by Delta = -/+ xi x/||x|| aligned with g_hat^H x
     c = jnp.vdot(g_hat, x)
-    d_best = xi * x / jnp.linalg.norm(x) * (c / jnp.abs(c)).conj()
+    d_best = (xi * x / jnp.linalg.norm(x).astype(x.dtype)) * (c / jnp.abs(c).astype(c.dtype)).conj()
     assert float(jnp.abs(jnp.vdot(g_hat + d_best, x))) == pytest.approx(float(hi), rel=1e-5)
     assert float(jnp.abs(jnp.vdot(g_hat - d_best, x))) == pytest.approx(float(lo), rel=1e-4, abs=1e-5)
     assert complex(channels.cascade(jnp.ones(3), jnp.ones(3), jnp.arange(3.0))) == 3.0

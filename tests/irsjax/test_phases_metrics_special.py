@@ -61,7 +61,7 @@ def test_complex_gradient_is_conjugate_direction():
     # in C is conj(jax.grad). Check on f(v) = |c^H v|^2 whose ascent direction is 2 c (c^H v).
     c = channels.complex_normal(jax.random.key(6), (4,))
     v = phases.random(jax.random.key(7), 4)
-    f = lambda v: jnp.abs(jnp.vdot(c, v)) ** 2  # noqa: E731
+    f = lambda v: jnp.abs(jnp.vdot(c, v)) ** 2
     gj = jax.grad(f)(v)
     ascent = 2 * c * jnp.vdot(c, v)
     assert np.allclose(np.asarray(jnp.conj(gj)), np.asarray(ascent), atol=1e-5)
@@ -98,7 +98,7 @@ def test_fbr_rate_tends_to_shannon():
     assert vals[-1] == pytest.approx(lbr, abs=1e-3)
     # value check against the formula with scipy
     n = 100
-    V = lambda g: 1 - (1 + g) ** -2  # noqa: E731
+    V = lambda g: 1 - (1 + g) ** -2
     expected = (np.log2(1 + snr_b) - np.log2(1 + snr_e) - np.log2(np.e) * (
         -ss.ndtri(1e-5) * np.sqrt(V(snr_b) / n) + -ss.ndtri(1e-5) * np.sqrt(V(snr_e) / n)))
     assert vals[0] == pytest.approx(max(expected, 0.0), rel=1e-4)

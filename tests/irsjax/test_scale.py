@@ -29,10 +29,10 @@ def test_same_estimate_on_1_2_4_devices():
         from irsjax import montecarlo as mc
         from irsjax.systems.wiretap import WiretapConfig
         assert jax.device_count() == 4
-        cfg = WiretapConfig(K=16)
+        cfg = WiretapConfig(K=16, P_dBm=10.0)
         res = {}
         for d in (1, 2, 4):
-            e = mc.estimate(cfg, jax.random.key(3), 30_001, args=(10.0,), probabilities=("out_random",),
+            e = mc.estimate(cfg, jax.random.key(3), 30_001, probabilities=("out_random",),
                             devices=d, batch_size=3000)
             res[d] = {k: list(v) for k, v in e.items()}
         print(json.dumps(res))
@@ -53,7 +53,7 @@ def test_memory_does_not_grow_with_sample_count():
         from irsjax import montecarlo as mc
         from irsjax.systems.wiretap import WiretapConfig
         n = int(sys.argv[1])
-        mc.estimate(WiretapConfig(K=4), jax.random.key(0), n, args=(10.0,), batch_size=2**15)
+        mc.estimate(WiretapConfig(K=4, P_dBm=10.0), jax.random.key(0), n, batch_size=2**15)
         print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
     """
     env = dict(os.environ, MALLOC_ARENA_MAX="2")  # fewer malloc arenas: less allocator noise in the RSS
@@ -103,11 +103,11 @@ def test_sigterm_then_resume_gives_same_numbers(tmp_path):
 
 @pytest.mark.parametrize("impl", ["threefry2x32", "rbg", "unsafe_rbg"])
 def test_prng_implementations(impl):
-    cfg = WiretapConfig(K=16)
-    ref = mc.estimate(cfg, jax.random.key(0), 40_000, args=(20.0,), batch_size=1024)["sr_aligned"]
-    a = mc.estimate(cfg, jax.random.key(0, impl=impl), 40_000, args=(20.0,), batch_size=1024)["sr_aligned"]
-    a2 = mc.estimate(cfg, jax.random.key(0, impl=impl), 40_000, args=(20.0,), batch_size=1024)["sr_aligned"]
-    b = mc.estimate(cfg, jax.random.key(0, impl=impl), 40_000, args=(20.0,), batch_size=8192)["sr_aligned"]
+    cfg = WiretapConfig(K=16, P_dBm=20.0)
+    ref = mc.estimate(cfg, jax.random.key(0), 40_000, batch_size=1024)["sr_aligned"]
+    a = mc.estimate(cfg, jax.random.key(0, impl=impl), 40_000, batch_size=1024)["sr_aligned"]
+    a2 = mc.estimate(cfg, jax.random.key(0, impl=impl), 40_000, batch_size=1024)["sr_aligned"]
+    b = mc.estimate(cfg, jax.random.key(0, impl=impl), 40_000, batch_size=8192)["sr_aligned"]
     assert a == a2  # same key, same batch size: same numbers for every implementation
     assert abs(a.mean - ref.mean) < 5 * (a.std_err + ref.std_err)  # statistically equivalent streams
     if impl == "threefry2x32":
@@ -124,7 +124,7 @@ def test_lv_two_way_1e8_memory_within_10_percent_of_1e6():
         import resource, sys, jax
         from irsjax import montecarlo as mc
         from irsjax.systems.two_way import TwoWayConfig
-        mc.estimate(TwoWayConfig(K=32, N=10), jax.random.key(0), int(sys.argv[1]), args=(30.0,), batch_size=2048)
+        mc.estimate(TwoWayConfig(K=32, N=10, P_dBm=30.0), jax.random.key(0), int(sys.argv[1]), batch_size=2048)
         print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
     """
     env = dict(os.environ, MALLOC_ARENA_MAX="2")

@@ -10,17 +10,21 @@ import math
 import numpy as np
 import pytest
 import jax
+import jax.numpy as jnp
 
 from irsjax import montecarlo
 from irsjax.analysis import scheduling as an
+from irsjax.config import replace
 from irsjax.systems.scheduling import RelaySystem, SchedulingGeometry, SchedulingSystem
 
 GEO = SchedulingGeometry()
 PROBS = ("out_SE", "out_ME", "out_SS", "out_OS", "out_NOMA")
 
 
-def args_at(rho_db, geo=GEO):
-    return tuple(np.float32(v) for v in geo.cascade_snr_db(rho_db))
+def snrs64(rho_db, geo=GEO):
+    """Per-element mean cascade SNRs in float64 (Python floats) for the closed forms."""
+    with jax.enable_x64(True):
+        return tuple(float(v) for v in geo.cascade_snr(rho_db))
 
 
 def close(a, b, k=4.0):
@@ -31,29 +35,41 @@ def close(a, b, k=4.0):
 @pytest.fixture(scope="module")
 def full_est():
     """Full model, N=16, K=4, L=2 at rho = 125 dB (SOPs ~1e-3..1e-1)."""
-    cfg = SchedulingSystem(N=16, K=4, L=2)
-    return montecarlo.estimate(cfg, jax.random.key(7), 2**16, args=args_at(125.0), probabilities=PROBS)
+    cfg = SchedulingSystem(N=16, K=4, L=2, rho_dB=125.0)
+    return montecarlo.estimate(cfg, jax.random.key(7), 2**16, probabilities=PROBS)
 
 
 def test_geometry_path_losses_follow_eq_0_1():
     lam = 299_792_458.0 / 2.4e9
     d_sr, d_ru, d_re = math.hypot(10, 10), math.hypot(50, 30), math.hypot(30, 60)
-    pl = lambda d2, cr: (4 * math.pi) ** 2 * d_sr**2 * d2**2 / ((lam / 2) ** 4 * (10 / d_sr) * cr)  # noqa: E731
-    pl_su, pl_se = GEO.ris_path_loss()
+    pl = lambda d2, cr: (4 * math.pi) ** 2 * d_sr**2 * d2**2 / ((lam / 2) ** 4 * (10 / d_sr) * cr)
+    with jax.enable_x64(True):  # float64 on request
+        pl_su, pl_se = (float(v) for v in GEO.ris_path_loss())
+        g28 = SchedulingGeometry(f_GHz=28.0)
+        assert float(g28.ris_path_loss()[0]) / pl_su == pytest.approx((28 / 2.4) ** 4, rel=1e-9)
+        assert float(g28.relay_path_loss()[0] / GEO.relay_path_loss()[0]) == pytest.approx((28 / 2.4) ** 2, rel=1e-9)
+        su, su_db = float(GEO.cascade_snr(120.0)[0]), float(GEO.cascade_snr_db(120.0)[0])
+        c = float(GEO.high_snr_c(1.0))
     assert pl_su == pytest.approx(pl(d_ru, 30 / d_ru), rel=1e-12)
     assert pl_se == pytest.approx(pl(d_re, 60 / d_re), rel=1e-12)
-    # RIS loss scales as f^4 (element size lambda/2), relay loss as f^2
-    g28 = SchedulingGeometry(f_GHz=28.0)
-    assert g28.ris_path_loss()[0] / pl_su == pytest.approx((28 / 2.4) ** 4, rel=1e-9)
-    assert g28.relay_path_loss()[0] / GEO.relay_path_loss()[0] == pytest.approx((28 / 2.4) ** 2, rel=1e-9)
-    su, se = GEO.cascade_snr(120.0)
-    assert 10 * math.log10(su) == pytest.approx(GEO.cascade_snr_db(120.0)[0], abs=1e-9)
+    assert 10 * math.log10(su) == pytest.approx(su_db, abs=1e-9)
+    # MODELS.md (5.12): c = d_RE^2 cos(theta_rU) / (v d_RU^2 cos(theta_rE))
+    assert c == pytest.approx(d_re**2 * (30 / d_ru) / (2 * d_ru**2 * (60 / d_re)), rel=1e-12)
+    # float32 by default, to float32 rounding
+    pl32 = GEO.ris_path_loss()
+    assert pl32[0].dtype == jnp.float32 and float(pl32[0]) == pytest.approx(pl_su, rel=1e-6)
     with pytest.raises(ValueError, match="y_E"):
         SchedulingGeometry(y_E=0.0)
+    with pytest.raises(ValueError, match="f_GHz"):
+        SchedulingGeometry(f_GHz=float("nan"))
     with pytest.raises(ValueError, match="N"):
         SchedulingSystem(N=0)
     with pytest.raises(ValueError, match="links"):
         SchedulingSystem(links="shared")
+    with pytest.raises(ValueError, match="R_th"):
+        RelaySystem(R_th=0.0)
+    with pytest.raises(ValueError, match="geometry"):
+        SchedulingSystem(geometry=(0.0, 10.0))
 
 
 def test_conditional_agrees_with_plain_and_orderings(full_est):
@@ -61,41 +77,41 @@ def test_conditional_agrees_with_plain_and_orderings(full_est):
     # pointwise orderings (hence exact for the sample means): OS outage => SS outage; SE outage => ME outage
     assert e["out_OS"].events <= e["out_SS"].events and e["out_SE"].events <= e["out_ME"].events
     for s in ("SE", "ME", "SS"):
-        assert close(e[f"out_{s}"], e[f"cond_{s}"]), s
-        assert e[f"cond_{s}"].variance < e[f"out_{s}"].variance  # variance reduction > 1
-    assert e["out_OS"].mean <= e["out_SS"].mean <= e["cond_ME"].mean
-    assert e["cond_SE"].mean < e["cond_ME"].mean
+        assert close(e[f"out_{s}"], e[f"log_cond_{s}"]), s
+        assert e[f"log_cond_{s}"].variance < e[f"out_{s}"].variance  # variance reduction > 1
+    assert e["out_OS"].mean <= e["out_SS"].mean <= e["log_cond_ME"].mean
+    assert e["log_cond_SE"].mean < e["log_cond_ME"].mean
     assert e["out_OS"].mean < 0.5 * e["out_SS"].mean
     # NOMA pair scheduling is worse than SS (Fig. 3)
     assert e["out_NOMA"].mean >= e["out_SS"].mean - 3 * e["out_SS"].std_err
     # the fast magnitude-only estimator has the same law as the full model's cond_*
-    lean = montecarlo.estimate(SchedulingSystem(N=16, K=4, L=2, conditional_only=True), jax.random.key(8), 2**16,
-                               args=args_at(125.0))
+    lean = montecarlo.estimate(SchedulingSystem(N=16, K=4, L=2, rho_dB=125.0, conditional_only=True),
+                               jax.random.key(8), 2**16)
     for s in ("SE", "ME", "SS"):
-        assert close(lean[f"cond_{s}"], e[f"cond_{s}"]), s
+        assert close(lean[f"log_cond_{s}"], e[f"log_cond_{s}"]), s
 
 
 def test_sop_saturates_increases_with_L_and_decreases_with_N():
     def cond(N, L, rho):
-        cfg = SchedulingSystem(N=N, K=4, L=L, conditional_only=True)
-        return montecarlo.estimate(cfg, jax.random.key(11), 2**15, args=args_at(rho))
+        cfg = SchedulingSystem(N=N, K=4, L=L, rho_dB=rho, conditional_only=True)
+        return montecarlo.estimate(cfg, jax.random.key(11), 2**15)
 
     sat = [cond(16, 2, r) for r in (110.0, 160.0, 200.0)]
-    ss = [e["cond_SS"].mean for e in sat]
+    ss = [e["log_cond_SS"].mean for e in sat]
     # saturation: 160 and 200 dB agree (common random numbers), far below the 110 dB value
     assert ss[2] == pytest.approx(ss[1], rel=0.01) and ss[2] < 0.8 * ss[0]
     # single user: 1 eavesdropper (SE) < 2 eavesdroppers (ME) < SS is better than both
-    assert sat[1]["cond_SS"].mean < sat[1]["cond_SE"].mean < sat[1]["cond_ME"].mean
-    l3 = cond(16, 3, 160.0)["cond_SS"]
+    assert sat[1]["log_cond_SS"].mean < sat[1]["log_cond_SE"].mean < sat[1]["log_cond_ME"].mean
+    l3 = cond(16, 3, 160.0)["log_cond_SS"]
     assert l3.mean > ss[1] + 4 * l3.std_err
-    n32 = cond(32, 2, 160.0)["cond_SS"]
+    n32 = cond(32, 2, 160.0)["log_cond_SS"]
     assert n32.mean < 0.2 * ss[1]
 
 
 def test_rare_event_conditional_estimator_small():
     """N=64, K=4, L=1, rho=120 dB: SOP ~1e-7 resolved to <5 % from 2^16 realisations."""
-    cfg = SchedulingSystem(N=64, K=4, L=1, conditional_only=True)
-    e = montecarlo.estimate(cfg, jax.random.key(5), 2**16, args=args_at(120.0))["cond_SS"]
+    cfg = SchedulingSystem(N=64, K=4, L=1, rho_dB=120.0, conditional_only=True)
+    e = montecarlo.estimate(cfg, jax.random.key(5), 2**16)["log_cond_SS"]
     p = e.mean
     assert 2e-8 < p < 5e-7
     assert e.rel_error < 0.05
@@ -106,48 +122,70 @@ def test_rare_event_conditional_estimator_small():
 def test_independent_links_separate_clt_error_from_shared_link_correlation():
     """OS with several users: the independent-links MC is close to (5.10); the full model is not."""
     N, K, L, rho = 16, 4, 2, 130.0
-    a = args_at(rho)
-    full = montecarlo.estimate(SchedulingSystem(N=N, K=K, L=L), jax.random.key(1), 2**16, args=a, probabilities=PROBS)
-    ind = montecarlo.estimate(SchedulingSystem(N=N, K=K, L=L, links="independent", conditional_only=True),
-                              jax.random.key(1), 2**16, args=a)
+    full = montecarlo.estimate(SchedulingSystem(N=N, K=K, L=L, rho_dB=rho), jax.random.key(1), 2**16,
+                               probabilities=PROBS)
+    ind = montecarlo.estimate(SchedulingSystem(N=N, K=K, L=L, rho_dB=rho, links="independent",
+                                               conditional_only=True), jax.random.key(1), 2**16)
+    su, se = snrs64(rho)
     with jax.enable_x64(True):
-        su, se = GEO.cascade_snr(rho)
         os_an = float(an.sop_os(N, K, L, su, se, 1.0))
         me_an = float(an.sop_ss(N, 1, L, su, se, 1.0))
-    assert ind["cond_OS"].mean == pytest.approx(os_an, rel=0.25)
+    assert ind["log_cond_OS"].mean == pytest.approx(os_an, rel=0.25)
     assert full["out_OS"].mean > 1.5 * os_an  # shared S-RIS link: users' secrecy rates correlated
-    assert ind["cond_ME"].mean == pytest.approx(me_an, rel=0.05)  # single user: CLT error only
+    assert ind["log_cond_ME"].mean == pytest.approx(me_an, rel=0.05)  # single user: CLT error only
 
 
 def test_relay_monte_carlo_matches_closed_forms():
-    a, b, c, lr = GEO.relay_snr(100.0)
-    cfg = RelaySystem(K=4, L=2)
-    db = tuple(np.float32(10 * math.log10(x)) for x in (a, b, c, lr))
-    e = montecarlo.estimate(cfg, jax.random.key(2), 2**16, args=db, probabilities=("out_DL", "out_NDL"))
+    cfg = RelaySystem(K=4, L=2, rho_dB=100.0)
+    e = montecarlo.estimate(cfg, jax.random.key(2), 2**16, probabilities=("out_DL", "out_NDL"))
     with jax.enable_x64(True):
+        a, b, c, lr = (float(v) for v in cfg.snrs())
         dl = float(an.sop_relay_dl(a, b, c, lr, 4, 2, 1.0))
         ndl = float(an.sop_relay_ndl(a, b, lr, 4, 2, 1.0))
-    assert abs(e["cond_DL"].mean - dl) < 4 * e["cond_DL"].std_err + 1e-6
-    assert abs(e["cond_NDL"].mean - ndl) < 4 * e["cond_NDL"].std_err + 1e-6
+    assert abs(e["log_cond_DL"].mean - dl) < 4 * e["log_cond_DL"].std_err + 1e-6
+    assert abs(e["log_cond_NDL"].mean - ndl) < 4 * e["log_cond_NDL"].std_err + 1e-6
     assert abs(e["out_DL"].mean - dl) < 4 * e["out_DL"].std_err
     assert abs(e["out_NDL"].mean - ndl) < 4 * e["out_NDL"].std_err
+
+
+def test_conditional_sop_gradient_matches_central_differences():
+    """Pathwise gradient (montecarlo.mean, common random numbers) of the conditional SS SOP with respect to the
+    RIS position, a user and an eavesdropper coordinate and the frequency equals the central finite difference
+    of the same Monte Carlo mean (same key), in float64; finite (zero) where the outage is certain."""
+    with jax.enable_x64(True):
+        key = jax.random.key(3)
+        cfg = SchedulingSystem(N=16, K=4, L=2, rho_dB=115.0, conditional_only=True)
+        vg = jax.jit(jax.value_and_grad(
+            lambda c: jnp.exp(montecarlo.mean(c, key, 4096, statistics=("log_cond_SS",))["log_cond_SS"])))
+        p0, g = vg(cfg)
+        assert 1e-3 < float(p0) < 0.5
+        for name, h in (("x_R", 1e-3), ("x_E", 1e-3), ("y_U", 1e-3), ("f_GHz", 1e-5)):
+            at = lambda v, name=name: replace(cfg, geometry=replace(cfg.geometry, **{name: v}))
+            x = getattr(cfg.geometry, name)
+            fd = (float(vg(at(x + h))[0]) - float(vg(at(x - h))[0])) / (2 * h)
+            assert float(getattr(g.geometry, name)) == pytest.approx(fd, rel=1e-6), name
+        assert float(g.geometry.x_E) < 0  # eavesdroppers moving away from the RIS (x_R = 10 < x_E) lower the SOP
+        assert float(g.rho_dB) < 0
+        # 60 dB: every realisation is in certain outage (p = 1, log1p(-1) = -inf): the gradient is 0, not NaN
+        p60, g60 = vg(replace(cfg, rho_dB=60.0))
+        assert float(p60) == pytest.approx(1.0, abs=1e-12)  # log-sum-exp of n zeros minus log n
+        assert all(np.isfinite(float(v)) for v in jax.tree_util.tree_leaves(g60)) and float(g60.geometry.x_R) == 0.0
 
 
 @pytest.mark.slow
 def test_rare_event_conditional_estimator_full_size():
     """Full model, 10^7 realisations at N=64, K=4, L=1, rho=120 dB (SOP ~1e-7)."""
-    cfg = SchedulingSystem(N=64, K=4, L=1, noma=False)
+    cfg = SchedulingSystem(N=64, K=4, L=1, rho_dB=120.0, noma=False)
     n = 10**7
-    e = montecarlo.estimate(cfg, jax.random.key(123), n, args=args_at(120.0),
-                            probabilities=("out_SE", "out_ME", "out_SS", "out_OS"))
-    c, plain = e["cond_SS"], e["out_SS"]
+    e = montecarlo.estimate(cfg, jax.random.key(123), n, probabilities=("out_SE", "out_ME", "out_SS", "out_OS"))
+    c, plain = e["log_cond_SS"], e["out_SS"]
     assert 2e-8 < c.mean < 5e-7 and c.rel_error < 0.05
     # plain MC sees a handful of events at most: consistent with Poisson(n p)
     lam = n * c.mean
     assert plain.events <= lam + 5 * math.sqrt(lam) + 5
     # where plain MC resolves the SOP (single user, ~2.5e-6 -> ~25 events) the two agree
-    assert close(e["out_ME"], e["cond_ME"], k=5.0)
+    assert close(e["out_ME"], e["log_cond_ME"], k=5.0)
     vr = c.mean * (1 - c.mean) / c.variance
     print(f"\ncond_SS={c.mean:.4e} rel_err={c.rel_error:.4f} VR={vr:.3e} plain events={plain.events} "
-          f"cond_ME={e['cond_ME'].mean:.4e} out_ME={e['out_ME'].mean:.4e}")
+          f"cond_ME={e['log_cond_ME'].mean:.4e} out_ME={e['out_ME'].mean:.4e}")
     assert vr > 1e4

@@ -42,7 +42,7 @@ def _zeta_quantiles(K, N):
 
 def q_m_scipy(rho, K, N):
     """(1.9): int_0^inf rho (1 - F*(x)) / (1 + rho x) dx (survival form, as printed)."""
-    f = lambda x: rho * (1 - _F_best(x, K, N)) / (1 + rho * x)  # noqa: E731
+    f = lambda x: rho * (1 - _F_best(x, K, N)) / (1 + rho * x)
     return _quad_pieces(f, _zeta_quantiles(K, N), hi_tail=True)
 
 
@@ -134,7 +134,7 @@ def test_j2_equals_its_definition():
     a, b, rho, K, N = 3.0, 2.0, 0.01, 8, 2
 
     def inner(v):
-        f = lambda u: np.log((1 + u) * (1 + v) / (1 + u + v)) * _F_best(u / (1 + v) / rho, K, N) * np.exp(-u / a) / a  # noqa: E731
+        f = lambda u: np.log((1 + u) * (1 + v) / (1 + u + v)) * _F_best(u / (1 + v) / rho, K, N) * np.exp(-u / a) / a
         return integrate.quad(f, 0, np.inf, epsabs=1e-14, epsrel=1e-10, limit=400)[0] * np.exp(-v / b) / b
 
     ref = integrate.quad(inner, 0, np.inf, epsabs=1e-13, epsrel=1e-9, limit=400)[0]

@@ -5,9 +5,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from dataclasses import replace
 from scipy import stats
 
 from irsjax import channels, montecarlo as mc, phases
+from irsjax import streams
+from irsjax.phases import phasor
 from irsjax.systems import two_way as tw
 from irsjax.systems.two_way import TwoWayConfig
 
@@ -27,19 +30,23 @@ def test_config_validation():
         TwoWayConfig(N=1, positions_a=((0.0, 0.0),))
     with pytest.raises(ValueError, match="irs"):
         TwoWayConfig(irs=(1.0, 2.0, 3.0))
-    # hashable and equal configs are equal (one compilation per config)
-    assert hash(TwoWayConfig(K=8)) == hash(TwoWayConfig(K=8)) and TwoWayConfig(K=8) == TwoWayConfig(K=8)
+    with pytest.raises(ValueError, match="P_dBm"):
+        TwoWayConfig(P_dBm=float("nan"))
+    # a pytree: sizes and switches static, every float a leaf (positions included)
+    leaves, treedef = jax.tree_util.tree_flatten(TwoWayConfig(K=8))
+    assert len(leaves) == 13 and treedef == jax.tree_util.tree_structure(TwoWayConfig(K=8, P_dBm=99.0))
+    assert treedef != jax.tree_util.tree_structure(TwoWayConfig(K=16))
 
 
 def test_phasor_accuracy_float32_and_float64():
     u = jax.random.uniform(jax.random.key(1), (200_000,))
-    c, s = tw.phasor(u)
+    c, s = phasor(u)
     ref = 2 * np.pi * np.asarray(u, np.float64)
     assert np.max(np.abs(np.asarray(c) - np.cos(ref))) < 3e-7
     assert np.max(np.abs(np.asarray(s) - np.sin(ref))) < 3e-7
     with jax.enable_x64(True):
         u = jax.random.uniform(jax.random.key(1), (200_000,), dtype=jnp.float64)
-        c, s = tw.phasor(u)
+        c, s = phasor(u)
         ref = 2 * np.pi * np.asarray(u)
         assert np.asarray(c).dtype == np.float64
         assert np.max(np.abs(np.asarray(c) - np.cos(ref))) < 5e-15
@@ -47,18 +54,18 @@ def test_phasor_accuracy_float32_and_float64():
 
 
 def test_stream_rows_recompute_and_uniformity():
-    st = tw.Stream(jax.random.key(3))
+    st = streams.Stream(jax.random.key(3))
     lanes = st.block(7, (50, 16))
     rows = st.rows(7, (50, 16), jnp.array([4, 49, 4]))
     for full, sel in zip(lanes, rows):
         np.testing.assert_array_equal(np.asarray(full)[[4, 49, 4]], np.asarray(sel))
     # threefry path: rows are gathered from the same block
-    st3 = tw.Stream(jax.random.key(3), "threefry")
+    st3 = streams.Stream(jax.random.key(3), "threefry")
     b3, r3 = st3.block(7, (50, 16)), st3.rows(7, (50, 16), jnp.array([2]))
     np.testing.assert_array_equal(np.asarray(b3[1])[[2]], np.asarray(r3[1]))
     # pcg uniforms: open interval, uniform (KS), no lag-1 or cross-lane correlation, distinct keys differ
     keys = jax.random.split(jax.random.key(0), 400)
-    u = np.asarray(jax.vmap(lambda k: jnp.stack([tw.words_to_uniform(v) for v in tw.Stream(k).block(0, (64,))]))(keys))
+    u = np.asarray(jax.vmap(lambda k: jnp.stack([streams.words_to_uniform(v) for v in streams.Stream(k).block(0, (64,))]))(keys))
     flat = u.reshape(-1)
     assert flat.min() > 0 and flat.max() < 1
     assert stats.kstest(flat, "uniform").pvalue > 1e-3
@@ -68,12 +75,12 @@ def test_stream_rows_recompute_and_uniformity():
     assert abs(np.corrcoef(u[:-1, 0, 0], u[1:, 0, 0])[0, 1]) < 0.15
 
 
-def _literal(cfg, key, P_dBm):
+def _literal(cfg, key):
     """Recompute one realisation literally (numpy float64, full complex vectors) from the same stream."""
     K, N, Kh = cfg.K, cfg.N, -(-cfg.K // 2)
-    st = tw.Stream(key, cfg.rng)
+    st = streams.Stream(key, cfg.rng)
     c0, c1, c2, c3, c4, _ = cfg._starts
-    U = lambda lanes: [np.asarray(tw.words_to_uniform(v), np.float64) for v in lanes]  # noqa: E731
+    U = lambda lanes: [np.asarray(streams.words_to_uniform(v), np.float64) for v in lanes]
     x, y, z, w = U(st.block(c0, (N, Kh)))
     mh = np.sqrt(-np.log(np.concatenate([x, y], -1)[:, :K]))
     mg = np.sqrt(-np.log(np.concatenate([z, w], -1)[:, :K]))
@@ -81,12 +88,12 @@ def _literal(cfg, key, P_dBm):
     pr = U(st.block(c2, (K,)))
     pos = np.stack(U(st.block(c3, (N, 1))), -1)[:, 0, :]
     misc = U(st.block(c4, (3,)))
-    cn = lambda a, b: np.sqrt(-np.log(a)) * np.exp(2j * np.pi * b)  # noqa: E731
+    cn = lambda a, b: np.sqrt(-np.log(a)) * np.exp(2j * np.pi * b)
     h_e = cn(ps[2], ps[3])
     zeta_all = np.sum(mh * mg, -1) ** 2
     n_star = int(np.argmax(zeta_all))
     n_rand = min(int(misc[0][2] * N), N - 1)
-    P = 10 ** ((P_dBm - 30) / 10)
+    P = 10 ** ((cfg.P_dBm - 30) / 10)
     s0, sl = 10 ** ((cfg.sigma0_dBm - 30) / 10), 10 ** ((cfg.sigmal_dBm - 30) / 10)
     irs, eve = np.array(cfg.irs), np.array(cfg.eve)
 
@@ -101,7 +108,7 @@ def _literal(cfg, key, P_dBm):
         pa = np.array(cfg.centre_a) + r * np.array([np.cos(t), np.sin(t)])
         r, t = cfg.radius * np.sqrt(pos[n, 2]), 2 * np.pi * pos[n, 3]
         pb = np.array(cfg.centre_b) + r * np.array([np.cos(t), np.sin(t)])
-        dist = lambda p, q: max(np.linalg.norm(p - q), 1.0)  # noqa: E731
+        dist = lambda p, q: max(np.linalg.norm(p - q), 1.0)
         dA, dB, dAe, dBe, de = dist(pa, irs), dist(pb, irs), dist(pa, eve), dist(pb, eve), dist(irs, eve)
         al = cfg.alpha
         gam = P * zeta / ((dA * dB) ** al * (sl + s0))
@@ -110,7 +117,7 @@ def _literal(cfg, key, P_dBm):
         ge1 = P * abs(phi) ** 2 / (P * abs(psi) ** 2 + s0)
         jam2 = P * abs(psi) ** 2 / (P * abs(phi) ** 2 + s0)
         ge2 = P * abs(psi) ** 2 / s0 if ge1 >= gam else jam2
-        sr = lambda a, b: max(math.log2(1 + a) - math.log2(1 + b), 0.0)  # noqa: E731
+        sr = lambda a, b: max(math.log2(1 + a) - math.log2(1 + b), 0.0)
         return zeta, sr(gam, ge1), sr(gam, ge2), 0.5 * sr(gam, ge1), 0.5 * sr(gam, jam2), ge1 >= gam
 
     d_s = (cn(misc[0][0], misc[1][0]), cn(misc[2][0], misc[3][0]))
@@ -127,13 +134,13 @@ def _literal(cfg, key, P_dBm):
 
 @pytest.mark.parametrize("P_dBm", [20.0, 35.0, 50.0])
 def test_kernel_matches_literal_model(P_dBm):
-    cfg = TwoWayConfig(K=12, N=4)
-    fn = jax.jit(cfg)
+    cfg = TwoWayConfig(K=12, N=4, P_dBm=P_dBm)
+    fn = jax.jit(lambda c, k: c(k))
     seen_sic = set()
     for i in range(12):
         key = jax.random.key(100 + i)
-        out = {k: float(v) for k, v in fn(key, P_dBm).items()}
-        ref = _literal(cfg, key, P_dBm)
+        out = {k: float(v) for k, v in fn(cfg, key).items()}
+        ref = _literal(cfg, key)
         for k, v in ref.items():
             assert out[k] == pytest.approx(v, rel=2e-4, abs=2e-4), (P_dBm, i, k)
         assert out["proposed"] == pytest.approx(out["proposed_s1"] + out["proposed_s2"], rel=1e-6, abs=1e-7)
@@ -147,28 +154,27 @@ def test_edge_cases_are_finite_and_n1_equals_random():
     cases = ((TwoWayConfig(K=3, N=2), (-80.0, 150.0)),
              (TwoWayConfig(K=4, N=2, positions_a=((15.0, 0.0), (0.0, 0.0)), positions_b=((15.0, 0.5), (30.0, 0.0)),
                            eve=(15.0, 0.0)), (40.0,)))  # users on top of the IRS, Eve at the IRS
+    f = jax.jit(jax.vmap(lambda c, k: c(k), in_axes=(None, 0)))
     for cfg, powers in cases:
-        f = jax.jit(jax.vmap(cfg, in_axes=(0, None)))
         for P in powers:
-            for k, v in f(keys, P).items():
+            for k, v in f(replace(cfg, P_dBm=P), keys).items():
                 assert np.all(np.isfinite(np.asarray(v))), (cfg, P, k)
                 assert np.all(np.asarray(v) >= 0)
     # N = 1: random scheduling is the proposed scheme, realisation by realisation
-    cfg = TwoWayConfig(K=1, N=1)
-    out = jax.vmap(lambda k: cfg(k, 40.0))(keys)
+    cfg = TwoWayConfig(K=1, N=1, P_dBm=40.0)
+    out = jax.vmap(cfg)(keys)
     np.testing.assert_array_equal(np.asarray(out["proposed"]), np.asarray(out["random_scheduling"]))
 
 
 def test_float64_mode():
     with jax.enable_x64(True):
-        out = TwoWayConfig(K=4, N=2)(jax.random.key(0), 40.0)
+        out = TwoWayConfig(K=4, N=2, P_dBm=40.0)(jax.random.key(0))
         assert out["proposed"].dtype == jnp.float64
         assert channels.real_dtype() == jnp.float64
 
 
 def test_pcg_and_threefry_streams_agree_statistically():
-    args = (np.float32(35.0),)
-    e = {r: mc.estimate(TwoWayConfig(K=8, N=3, rng=r), jax.random.key(11), 40_000, args=args,
+    e = {r: mc.estimate(TwoWayConfig(K=8, N=3, P_dBm=35.0, rng=r), jax.random.key(11), 40_000,
                         probabilities=tw.PROBABILITIES) for r in ("pcg", "threefry")}
     for k in ("proposed", "random_scheduling", "one_way_jamming", "p_sic", "ln1p_gamma"):
         a, b = e["pcg"][k], e["threefry"][k]
@@ -178,9 +184,9 @@ def test_pcg_and_threefry_streams_agree_statistically():
 def test_eve_statistics_match_clt_model():
     """|phi|^2 and |psi|^2 of the scheduled pair are (close to) exponential with the
     variances of MODELS.md 1(g) (fixed positions, so the variance is known)."""
-    cfg = TwoWayConfig(K=32, N=2, radius=0.0)
-    out = mc.estimate(cfg, jax.random.key(5), 50_000, args=(np.float32(-40.0),))  # Eve's U, V ~ rho0 sigma^2 ~ tiny
-    rho, a, b = cfg.snr_scales(-40.0, *cfg.draw_positions(jax.random.key(0)))
+    cfg = TwoWayConfig(K=32, N=2, radius=0.0, P_dBm=-40.0)
+    out = mc.estimate(cfg, jax.random.key(5), 50_000)  # Eve's U, V ~ rho0 sigma^2 ~ tiny
+    rho, a, b = cfg.snr_scales(*cfg.draw_positions(jax.random.key(0)))
     # E ln(1 + U/(1+V)) -> a - ... for tiny a, b: compare with the closed form Q_E1
     from irsjax.analysis.two_way import q_e1
     assert out["ln1p_gamma_e1"].mean == pytest.approx(float(q_e1(a[0], b[0])), rel=0.02)

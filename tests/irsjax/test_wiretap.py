@@ -5,7 +5,7 @@ import pytest
 
 from irsjax import montecarlo as mc
 from irsjax.analysis.wiretap import sop_random_phases
-from irsjax.systems.wiretap import WiretapConfig
+from irsjax.systems.wiretap import LOG_SPACE, WiretapConfig
 
 
 def test_config_validation():
@@ -16,11 +16,11 @@ def test_config_validation():
 
 
 def test_snr_laws():
-    cfg = WiretapConfig(K=16)
     P = 20.0
+    cfg = WiretapConfig(K=16, P_dBm=P)
     keys = jax.random.split(jax.random.key(0), 100_000)
     h, g_b, g_e = jax.vmap(cfg.sample)(keys)
-    gb_bar, ge_bar = (float(x) for x in cfg.mean_snrs(P))
+    gb_bar, ge_bar = (float(x) for x in cfg.mean_snrs())
     rho = 10 ** ((P + 90) / 10)
     # random phases: gamma_B ~ Exp(gb_bar) exactly
     from irsjax import phases
@@ -30,39 +30,62 @@ def test_snr_laws():
     assert np.mean(gb > gb_bar) == pytest.approx(np.exp(-1), abs=0.01)
     # aligned phases: gamma_B = rho b_si b_ib (sum |z|)^2
     b_si, b_ib, _ = (float(x) for x in cfg.gains())
-    out = jax.vmap(lambda k: cfg(k, P))(keys[:1000])
+    out = jax.vmap(cfg)(keys[:1000])
     assert np.all(np.asarray(out["sr_aligned"]) >= np.asarray(out["sr_random"]) - 20)  # sanity: finite
-    assert np.all(np.isfinite(np.asarray(out["cond_out_aligned"])))
+    assert np.all(np.asarray(out["log_cond_out_aligned"]) <= 0)
 
 
 def test_random_phase_sop_matches_closed_form():
-    cfg = WiretapConfig(K=32)
     for P in (10.0, 25.0):
-        est = mc.estimate(cfg, jax.random.key(7), 200_000, args=(P,), probabilities=("out_random",))
-        gb, ge = cfg.mean_snrs(P)
+        cfg = WiretapConfig(K=32, P_dBm=P)
+        est = mc.estimate(cfg, jax.random.key(7), 200_000, probabilities=("out_random",))
+        gb, ge = cfg.mean_snrs()
         exact = float(sop_random_phases(gb, ge, 1.0))
         e = est["out_random"]
         assert abs(e.mean - exact) < 4 * e.std_err + 1e-4, (P, e.mean, exact)
 
 
 def test_conditional_estimator_agrees_and_reduces_variance():
-    cfg = WiretapConfig(K=32)
-    P = 0.0  # aligned SOP ~ 0.2: both estimators resolve it
-    est = mc.estimate(cfg, jax.random.key(3), 100_000, args=(P,), probabilities=("out_aligned",))
-    plain, cond = est["out_aligned"], est["cond_out_aligned"]
+    cfg = WiretapConfig(K=32, P_dBm=0.0)  # aligned SOP ~ 0.2: both estimators resolve it
+    est = mc.estimate(cfg, jax.random.key(3), 100_000, probabilities=("out_aligned",), log_space=LOG_SPACE)
+    plain, cond = est["out_aligned"], est["log_cond_out_aligned"]
     assert abs(plain.mean - cond.mean) < 4 * np.hypot(plain.std_err, cond.std_err)
     assert cond.variance < plain.variance
     # at higher power the plain estimator sees no events but the conditional one still resolves the SOP
-    est2 = mc.estimate(cfg, jax.random.key(3), 50_000, args=(5.0,), probabilities=("out_aligned",))
-    c2 = est2["cond_out_aligned"]
+    est2 = mc.estimate(WiretapConfig(K=32, P_dBm=5.0), jax.random.key(3), 50_000, probabilities=("out_aligned",),
+                       log_space=LOG_SPACE)
+    c2 = est2["log_cond_out_aligned"]
     assert 0 < c2.mean < 1e-4 and c2.rel_error < 0.3  # ~2e-6 from 5e4 samples: plain MC would see ~0.1 events
     assert mc.variance_reduction(mc.Estimate(c2.mean, 0, 0, 0, 1, c2.mean * (1 - c2.mean)), c2) > 100
 
 
 def test_secrecy_rate_monotone_in_power_and_aligned_beats_random():
-    cfg = WiretapConfig(K=32)
-    a = mc.estimate(cfg, jax.random.key(0), 20_000, args=(0.0,))
-    b = mc.estimate(cfg, jax.random.key(0), 20_000, args=(20.0,))
+    a = mc.estimate(WiretapConfig(K=32, P_dBm=0.0), jax.random.key(0), 20_000)
+    b = mc.estimate(WiretapConfig(K=32, P_dBm=20.0), jax.random.key(0), 20_000)
     assert b["sr_aligned"].mean > a["sr_aligned"].mean
     assert b["sr_random"].mean > a["sr_random"].mean
     assert b["sr_aligned"].mean > b["sr_random"].mean
+
+
+def test_deep_tail_in_float32_is_accumulated_in_log_space():
+    """Aligned-phase conditional SOP at K = 256, P = 0 dBm is ~1e-81..1e-84 (heavy-tailed estimator): below
+    float32's range. The engine accumulates it in log space in float32 and reports exactly the float64
+    log-mean-exp of the same per-realisation values, with its CI in log10."""
+    cfg = WiretapConfig(K=256, P_dBm=0.0)
+    n = 4096
+    e = mc.estimate(cfg, jax.random.key(9), n, log_space=LOG_SPACE, batch_size=1024)["log_cond_out_aligned"]
+    keys = jnp.concatenate([jax.random.split(jax.random.fold_in(jax.random.key(9), b), 256) for b in range(n // 256)])
+    logs = np.asarray(jax.vmap(cfg)(keys)["log_cond_out_aligned"], np.float64)
+    ref = (np.logaddexp.reduce(logs) - np.log(n)) / np.log(10.0)
+    assert -90 < ref < -75
+    assert e.mean > 0 and e.log10_mean == pytest.approx(ref, abs=1e-5)
+    p = np.exp(logs - logs.max())  # relative standard error of the mean, from the same values
+    rse = np.std(p, ddof=1) / np.sqrt(n) / np.mean(p)
+    assert e.log10_ci_high == pytest.approx(ref + np.log10(1 + 1.959964 * rse), abs=1e-4)
+    # the log-space mean equals the plain mean where both are representable
+    small = WiretapConfig(K=8, P_dBm=-10.0)
+    e2 = mc.estimate(small, jax.random.key(9), 4096, log_space=LOG_SPACE)["log_cond_out_aligned"]
+    direct = mc.estimate(lambda k, c: {"p": jnp.exp(c(k)["log_cond_out_aligned"])}, jax.random.key(9), 4096,
+                         args=(small,))["p"]
+    assert e2.mean == pytest.approx(direct.mean, rel=1e-5)
+    assert e2.std_err == pytest.approx(direct.std_err, rel=1e-3)

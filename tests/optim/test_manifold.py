@@ -38,7 +38,7 @@ def test_jax_grad_is_conjugate_of_ascent_direction():
 
 def test_angle_gradient_matches_finite_differences_on_angles():
     c, d, theta = _data(seed=1)
-    fa = lambda th: _f(from_angles(th).astype(jnp.complex64), c, d)  # noqa: E731
+    fa = lambda th: _f(from_angles(th).astype(jnp.complex64), c, d)
     v = from_angles(theta).astype(jnp.complex64)
     ga = manifold.angle_gradient(v, manifold.ascent_direction(_f, v, c, d))
     h = 1e-3

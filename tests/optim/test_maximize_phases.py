@@ -95,7 +95,7 @@ def test_newton_and_bfgs_beat_cg_on_ill_conditioned_ratio():
     with jax.enable_x64(True):
         insts = problems.wiretap_instances(jax.random.key(7), 16, 8, P_low=38.0, P_high=40.0)
         init = jax.vmap(problems.wiretap_eig_init)(insts)
-        run = lambda **kw: optim.maximize_phases_batched(  # noqa: E731
+        run = lambda **kw: optim.maximize_phases_batched(
             problems.wiretap_ratio, jax.random.key(8), insts, 16, init=init, num_restarts=1, tol=1e-12, **kw)
         cg = run(max_iters=60)
         newton = run(max_iters=60, direction="newton")

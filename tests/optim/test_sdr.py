@@ -20,7 +20,7 @@ needs_cvx = pytest.mark.skipif(not cvx_reference.available(), reason="cvxpy/clar
 
 def test_bm_sdr_is_tight_for_coherent_objective_and_randomisation_is_feasible():
     c = jnp.asarray(np.exp(1j * np.arange(6.0)) * (1 + np.arange(6.0)), jnp.complex64)
-    f = lambda U: jnp.sum(jnp.abs(jnp.conj(c) @ U) ** 2)  # noqa: E731
+    f = lambda U: jnp.sum(jnp.abs(jnp.conj(c) @ U) ** 2)
     res = sdr.maximize_elliptope(f, jax.random.key(0), 6)
     U = np.asarray(res.phases)
     np.testing.assert_allclose(np.linalg.norm(U, axis=1), 1.0, atol=1e-5)  # diag X = 1

@@ -28,7 +28,7 @@ def test_annealed_maxmin_reaches_exact_objective():
     # max_v min_k |c_k^T v|^2 over unit modulus, two users; compare with a fine angle grid for K=2
     rng = np.random.default_rng(0)
     c = jnp.asarray(rng.standard_normal((2, 2)) + 1j * rng.standard_normal((2, 2)), jnp.complex64)
-    obj = lambda v, tau: optim.soft_min(jnp.abs(c @ v) ** 2, tau)  # noqa: E731
+    obj = lambda v, tau: optim.soft_min(jnp.abs(c @ v) ** 2, tau)
     res = optim.annealed_maximize_phases(obj, jax.random.key(0), 2, (1.0, 0.1, 0.01, 0.0))
     th = np.linspace(0, 2 * np.pi, 721)
     # only the relative phase matters for |c v|: fix theta_0 = 0
@@ -58,7 +58,7 @@ def test_fp_power_control_monotone_in_box_and_near_exhaustive(n_pairs=2):
     assert np.all(np.diff(h) >= -1e-6 * np.abs(h[:-1]).max())
     p = np.asarray(res.p)
     assert np.all(p >= cfg.p_min * (1 - 1e-6)) and np.all(p <= cfg.p_max * (1 + 1e-6))
-    true = lambda q: fp.log_ratio_objective(ratios, off, q)  # noqa: E731
+    true = lambda q: fp.log_ratio_objective(ratios, off, q)
     assert float(res.value) == pytest.approx(float(true(res.p)), rel=1e-5)
     _, ref = fp.grid_search(true, cfg.p_min, cfg.p_max, U, points=12, chunk=4096)
     _, corner = fp.corner_search(true, cfg.p_min, cfg.p_max, U)
@@ -88,11 +88,11 @@ def test_rayleigh_quotient_matches_scipy():
 
 def test_dinkelbach_on_wiretap_ratio_matches_direct_ascent():
     inst = problems.wiretap_instance(jax.random.key(11), 8)
-    n_ = lambda v: 1.0 + jnp.abs(jnp.vdot(inst.b, problems.homogenise(v))) ** 2  # noqa: E731
-    d_ = lambda v: 1.0 + jnp.abs(jnp.vdot(inst.e, problems.homogenise(v))) ** 2  # noqa: E731
-    sub = lambda v, lam: (n_(v) - lam * d_(v)) / (1.0 + jnp.sum(jnp.abs(inst.b)) ** 2)  # noqa: E731
+    n_ = lambda v: 1.0 + jnp.abs(jnp.vdot(inst.b, problems.homogenise(v))) ** 2
+    d_ = lambda v: 1.0 + jnp.abs(jnp.vdot(inst.e, problems.homogenise(v))) ** 2
+    sub = lambda v, lam: (n_(v) - lam * d_(v)) / (1.0 + jnp.sum(jnp.abs(inst.b)) ** 2)
     opts = PhaseOptions(num_restarts=4)
-    inner = lambda lam, v: optim.solve(sub, jax.random.key(0), (8,), (lam,), init=v, options=opts).phases  # noqa: E731
+    inner = lambda lam, v: optim.solve(sub, jax.random.key(0), (8,), (lam,), init=v, options=opts).phases
     v0 = jnp.ones(8, inst.b.dtype)
     res = optim.maximize_ratio(n_, d_, inner, v0)
     direct = optim.maximize_phases(problems.wiretap_ratio, jax.random.key(1), 8, args=(inst,), num_restarts=4)
@@ -101,17 +101,17 @@ def test_dinkelbach_on_wiretap_ratio_matches_direct_ascent():
 
 
 def test_sca_tangent_upper_bounds_concave_and_ao_monotone():
-    S = lambda G: jnp.log(1.0 + G @ jnp.array([1.0, 2.0]))  # concave in G  # noqa: E731
+    S = lambda G: jnp.log(1.0 + G @ jnp.array([1.0, 2.0]))  # concave in G
     G0 = jnp.array([0.5, 0.2])
     t = sca.tangent(S, G0)
     for G in (jnp.array([0.0, 0.0]), jnp.array([3.0, 1.0]), jnp.array([0.5, 0.2])):
         assert float(t(G)) >= float(S(G)) - 1e-6
-    q = lambda x: jnp.log(1 + 2 * x)  # noqa: E731
-    s = lambda x: jnp.log(1 + x * x) * 0 + 0.5 * jnp.log(1 + x)  # noqa: E731
-    inner = lambda m, x: jnp.clip(x + 0.5, 0.0, 3.0)  # noqa: E731
+    q = lambda x: jnp.log(1 + 2 * x)
+    s = lambda x: jnp.log(1 + x * x) * 0 + 0.5 * jnp.log(1 + x)
+    inner = lambda m, x: jnp.clip(x + 0.5, 0.0, 3.0)
     x, hist = sca.sca_maximize(q, s, jnp.array(0.0), inner, num_iters=6)
     assert np.all(np.diff(np.asarray(hist)) >= 0)
-    obj = lambda st: 1.0 - (st[0] - 1.0) ** 2 - (st[1] - st[0]) ** 2  # noqa: E731
+    obj = lambda st: 1.0 - (st[0] - 1.0) ** 2 - (st[1] - st[0]) ** 2
     steps = (lambda st: st.at[0].set((1.0 + st[1]) / 2), lambda st: st.at[1].set(st[0]))
     res = optim.alternate(steps, jnp.array([0.0, 3.0]), obj, num_outer=40, tol=1e-6)
     h = np.asarray(res.history)

@@ -47,7 +47,7 @@ def test_references_bound_fp_and_corners(setup):
     def corners(k):
         ch, v = exp.channels(k, pos)
         G = s.gains(ch, v)
-        obj = lambda p: fp_mod.log_ratio_objective(s.fp_ratios(G), jnp.asarray(s.FP_OFFSETS), p)  # noqa: E731
+        obj = lambda p: fp_mod.log_ratio_objective(s.fp_ratios(G), jnp.asarray(s.FP_OFFSETS), p)
         return fp_mod.corner_search(obj, s.p_min, s.p_max, 4)[1] / LN2
 
     vc = np.asarray(jax.jit(jax.vmap(corners))(keys))
@@ -63,7 +63,7 @@ def test_corner_is_optimal_for_one_pair(setup):
     def fine(k):
         ch, v = exp.channels(k, pos)
         G = s.gains(pair_subset(ch, 1, 2), v)
-        obj = lambda p: fp_mod.log_ratio_objective(s.fp_ratios(G), jnp.asarray(s.FP_OFFSETS), p)  # noqa: E731
+        obj = lambda p: fp_mod.log_ratio_objective(s.fp_ratios(G), jnp.asarray(s.FP_OFFSETS), p)
         return fp_mod.grid_search(obj, s.p_min, s.p_max, 2, points=150, chunk=150)[1] / LN2
 
     for k, ref in zip(keys, tr[1].ref_value):

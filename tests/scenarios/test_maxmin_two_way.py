@@ -1,6 +1,8 @@
 """maxmin-two-way: system physics (MODELS.md section 2) and the scenario (tiny sizes; full Fig. 5 run is slow)."""
 import numpy as np
 import pytest
+
+from irsjax.config import split_dynamic
 import jax
 import jax.numpy as jnp
 
@@ -102,7 +104,8 @@ def test_realisation_is_hashable_and_config_traced():
     p = SCENARIO.defaults()
     f1, s1 = realisation(dict(p, config="C1"))
     f2, s2 = realisation(dict(p, config="C3"))
-    assert f1 == f2 and hash(f1) == hash(f2)  # one compilation for all configurations
+    # the same pytree structure and static settings: one compilation for all configurations
+    assert split_dynamic(f1)[1] == split_dynamic(f2)[1]
     assert not np.allclose(np.asarray(s1.positions()), np.asarray(s2.positions()))
 
 

@@ -1,0 +1,180 @@
+"""Power sweeps on shared draws: irsjax's one-pass sweep vs NumPy written the same way, in one run.
+
+    python bench/bench_sweeps.py            # -> bench/RESULTS_sweeps.md
+    python bench/bench_sweeps.py --quick    # fewer realisations
+
+For the 11-point power sweeps of ``wiretap`` (K = 32, -10..40 dBm) and ``lv-two-way`` (K = 32, N = 10,
+0..50 dBm), the same number of realisations per point on every side:
+
+* **irsjax, shared draws**: ``irsjax.scenario.run_sweep`` as ``irsjax run`` calls it (one Monte Carlo
+  pass evaluates every power on the same draws; CIs, paired differences, everything the CLI writes
+  except the files);
+* **irsjax, point by point**: the same with ``shared_draws=False`` (one engine run per power);
+* **NumPy, shared draws** (the comyx way: draw the channels once, evaluate every power on them by
+  broadcasting; only means, no CIs), written from ``bench/numpy_reference.py``'s models;
+* **NumPy, point by point**: the reference redrawn per power.
+
+The lv-two-way rows include the scenario's Theorem 1 bound (topologies) on the irsjax side; the NumPy side
+computes only the Monte Carlo rates. Timings exclude compilation (each irsjax configuration is run once
+at a small size first) and are best of ``--repeat``.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import jax  # noqa: E402
+
+import irsjax  # noqa: E402
+from irsjax import scenario as S  # noqa: E402
+from irsjax.cli import load_scenario  # noqa: E402
+from numpy_reference import _cn, lv_two_way  # noqa: E402
+
+WIRETAP_P = np.arange(-10.0, 41.0, 5.0)
+LV_P = np.arange(0.0, 51.0, 5.0)
+
+
+def _best(f, repeat):
+    best = np.inf
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        f()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+# --------------------------------------------------------------------------- NumPy wiretap (MODELS.md 0.5)
+def _wiretap_gains(K):
+    c0 = 1e-3
+    d = lambda a, b: max(np.hypot(a[0] - b[0], a[1] - b[1]), 1.0)  # noqa: E731
+    s, irs, bob, eve = (0, 0), (40, 0), (45, 10), (45, -15)
+    return c0 * d(s, irs) ** -2.0, c0 * d(irs, bob) ** -2.5, c0 * d(irs, eve) ** -2.5
+
+
+def numpy_wiretap(rng, n, P_dBm, K=32, R_s=1.0, chunk=2**14):
+    """Means of (ASR aligned, ASR random, SOP aligned, SOP random) for every power in ``P_dBm`` (one
+    channel draw per realisation shared by all powers: broadcasting over the power axis)."""
+    b_si, b_ib, b_ie = _wiretap_gains(K)
+    rho = 10 ** ((np.asarray(P_dBm) + 90.0) / 10)[:, None]  # noise -90 dBm
+    acc = np.zeros((4, len(P_dBm)))
+    done = 0
+    vt = 2.0 ** R_s
+    while done < n:
+        m = min(chunk, n - done)
+        g_b, g_e = _cn(rng, (m, K)), _cn(rng, (m, K))
+        v_rd = np.exp(2j * np.pi * rng.random((m, K)))
+        los = np.sqrt(b_si)  # |h_k|; LoS phases drop out of aligned and random cascades
+        al_b = los * np.sqrt(b_ib) * np.sum(np.abs(g_b), axis=1)  # co-phased amplitude
+        v_al = np.exp(-1j * np.angle(g_b))
+        al_e = los * np.sqrt(b_ie) * np.sum(v_al * g_e, axis=1)
+        rd_b = los * np.sqrt(b_ib) * np.sum(v_rd * g_b, axis=1)
+        rd_e = los * np.sqrt(b_ie) * np.sum(v_rd * g_e, axis=1)
+        for i, (xb, xe) in enumerate(((al_b, al_e), (rd_b, rd_e))):
+            gb, ge = rho * np.abs(xb[None, :]) ** 2, rho * np.abs(xe[None, :]) ** 2
+            acc[i] += np.maximum(np.log2(1 + gb) - np.log2(1 + ge), 0).sum(axis=1)
+            acc[2 + i] += ((1 + gb) < vt * (1 + ge)).sum(axis=1)
+        done += m
+    return acc / n
+
+
+def numpy_lv_shared(rng, n, P_dBm, chunk=2**12, **kw):
+    """lv-two-way sum rates for every power on shared draws: the reference model with the power as a
+    broadcast axis (channels and drops drawn once per realisation, every power evaluated on them)."""
+    acc = np.zeros((3, len(P_dBm)))
+    done = 0
+    while done < n:
+        m = min(chunk, n - done)
+        out = lv_two_way(rng, m, P_dBm=np.asarray(P_dBm), **kw)
+        for i, k in enumerate(("proposed", "random_scheduling", "one_way_jamming")):
+            acc[i] += out[k].sum(axis=1)
+        done += m
+    return acc / n
+
+
+def numpy_lv_per_point(rng, n, P_dBm, chunk=2**12, **kw):
+    acc = np.zeros((3, len(P_dBm)))
+    for j, p in enumerate(P_dBm):
+        done = 0
+        while done < n:
+            m = min(chunk, n - done)
+            out = lv_two_way(rng, m, P_dBm=float(p), **kw)
+            for i, k in enumerate(("proposed", "random_scheduling", "one_way_jamming")):
+                acc[i, j] += out[k].sum()
+            done += m
+    return acc / n
+
+
+def numpy_wiretap_per_point(rng, n, P_dBm, **kw):
+    return np.concatenate([numpy_wiretap(rng, n, [p], **kw) for p in P_dBm], axis=1)
+
+
+# --------------------------------------------------------------------------- irsjax
+def irsjax_sweep(name, overrides, n, shared):
+    sc = load_scenario(name)
+    params, sweep, values = S.resolve(sc, overrides)
+    return S.run_sweep(sc, params, sweep, values, seed=0, samples=n, shared_draws=shared)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--out", default=os.path.join(HERE, "RESULTS_sweeps.md"))
+    a = ap.parse_args(argv)
+    n_w = 50_000 if a.quick else 200_000
+    n_lv = 20_000 if a.quick else 100_000
+    t_start = time.time()
+    rows = []
+    wt = {"P_dBm": ",".join(f"{p:g}" for p in WIRETAP_P), "K": "32"}
+    lv = {"P_dBm": ",".join(f"{p:g}" for p in LV_P), "K": "32", "N": "10"}
+    for shared in (True, False):  # compile once per configuration, outside the timings
+        irsjax_sweep("wiretap", wt, 2048, shared)
+        irsjax_sweep("lv-two-way", lv, 2048, shared)
+    res = {}
+    for label, f in (
+        ("wiretap | irsjax, shared draws (run_sweep)", lambda: irsjax_sweep("wiretap", wt, n_w, True)),
+        ("wiretap | irsjax, point by point", lambda: irsjax_sweep("wiretap", wt, n_w, False)),
+        ("wiretap | NumPy, shared draws (comyx way)", lambda: numpy_wiretap(np.random.default_rng(0), n_w, WIRETAP_P)),
+        ("wiretap | NumPy, point by point", lambda: numpy_wiretap_per_point(np.random.default_rng(0), n_w, WIRETAP_P)),
+        ("lv-two-way | irsjax, shared draws (run_sweep)", lambda: irsjax_sweep("lv-two-way", lv, n_lv, True)),
+        ("lv-two-way | irsjax, point by point", lambda: irsjax_sweep("lv-two-way", lv, n_lv, False)),
+        ("lv-two-way | NumPy, shared draws", lambda: numpy_lv_shared(np.random.default_rng(0), n_lv, LV_P)),
+        ("lv-two-way | NumPy, point by point", lambda: numpy_lv_per_point(np.random.default_rng(0), n_lv, LV_P)),
+    ):
+        res[label] = _best(f, a.repeat)
+        print(f"{label}: {res[label]:.2f} s", flush=True)
+    for model, n in (("wiretap", n_w), ("lv-two-way", n_lv)):
+        ref = res[f"{model} | NumPy, shared draws" + (" (comyx way)" if model == "wiretap" else "")]
+        for label, t in res.items():
+            if label.startswith(model + " |"):
+                rows.append((model, label.split(" | ")[1], n, t, ref / t))
+    lines = [
+        "# Power sweeps on shared draws", "",
+        f"Generated {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC} by `python bench/bench_sweeps.py"
+        f"{' --quick' if a.quick else ''}` in {time.time() - t_start:.0f} s; best of {a.repeat}.", "",
+        f"* machine: {platform.machine()}, {os.cpu_count()} CPU cores; backend {jax.default_backend()}; "
+        f"irsjax {irsjax.__version__}, jax {jax.__version__}, numpy {np.__version__}",
+        f"* 11 powers per sweep; realisations per point: wiretap {n_w:,}, lv-two-way {n_lv:,} (every side)",
+        "* speed-up = time of the NumPy shared-draw sweep / time of the row (higher is faster)",
+        "* irsjax rows are the whole `run_sweep` (CIs, paired differences; lv-two-way also the Theorem 1 bound "
+        "over 300 topologies per point), NumPy rows only the Monte Carlo means",
+        "", "| model | implementation | realisations/point | seconds (whole sweep) | speed-up vs NumPy shared |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [f"| {m} | {impl} | {n:,} | {t:.2f} | {r:.2f}x |" for m, impl, n, t, r in rows]
+    with open(a.out, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

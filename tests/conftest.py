@@ -1,4 +1,0 @@
-import os
-
-os.environ.setdefault("XLA_FLAGS", os.environ.get("XLA_FLAGS", ""))
-os.environ.setdefault("MPLBACKEND", "Agg")
