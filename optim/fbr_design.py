@@ -63,7 +63,8 @@ def _use_sum(how):
 
 
 def aggregate(values, use_sum, temperature=0.0):
-    """``sum`` (``use_sum``) or ``soft_min_tau`` (exact min at ``tau = 0``) of per-user values; ``use_sum`` may be traced."""
+    """``sum`` (``use_sum``) or ``soft_min_tau`` (exact min at ``tau = 0``) of per-user values; ``use_sum`` may be
+    traced."""
     if isinstance(use_sum, bool):
         return jnp.sum(values) if use_sum else soft_min(values, temperature)
     return jnp.where(use_sum, jnp.sum(values), soft_min(values, temperature))
@@ -376,6 +377,6 @@ def adversarial_worst_case(key, prob: dl.FBRProblem, W, theta, *, num_restarts: 
     return WorstCase((u - e) / dl.LN2, du, de)
 
 
-__all__ = ["SCA_BARRIER", "aggregate", "objective", "initial_point", "sca_step", "SCAResult", "sca_design", "GradientResult",
-           "smooth_rates", "gradient_design", "lbr_then_fbr", "Design", "design",
+__all__ = ["SCA_BARRIER", "aggregate", "objective", "initial_point", "sca_step", "SCAResult", "sca_design",
+           "GradientResult", "smooth_rates", "gradient_design", "lbr_then_fbr", "Design", "design",
            "WorstCase", "adversarial_worst_case"]

@@ -35,7 +35,6 @@ from __future__ import annotations
 import math
 from typing import Callable
 
-import jax
 import jax.numpy as jnp
 
 from optim.projected import projected_ascent
@@ -78,7 +77,8 @@ def sqrt_dispersion_slope(gamma):
 
 
 def sqrt_dispersion_majorizer(gamma_upper, gamma_bar):
-    """(D3): ``g(gamma_bar) + g'(gamma_bar) (gamma_upper - gamma_bar) >= sqrt(V(gamma))`` for ``gamma <= gamma_upper``."""
+    """(D3): ``g(gamma_bar) + g'(gamma_bar) (gamma_upper - gamma_bar) >= sqrt(V(gamma))`` for
+    ``gamma <= gamma_upper``."""
     return sqrt_dispersion(gamma_bar) + sqrt_dispersion_slope(gamma_bar) * (gamma_upper - gamma_bar)
 
 
@@ -115,7 +115,7 @@ def secrecy_minorizer(c, nrm, nrm_lin, c_bar, nrm_bar, xi, disp_user, disp_eve):
     lo_lin = 2.0 * b_bar * b - b_bar**2  # concave, <= max(|c| - xi n, 0)^2
     lo2_bar = b_bar**2
     one = jnp.ones((), rd)
-    cu, cu_bar = c[:K], c_bar[:K]
+    cu = c[:K]
     # --- user k: (D1) on the worst-case useful amplitude against the worst-case interference
     x = jnp.diagonal(rot[:K] * cu) - jnp.diagonal(spread[:K]).astype(c.dtype)
     y = one + _offdiag_sum(hi2[:K], K)

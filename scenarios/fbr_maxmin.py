@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import jax
 import jax.numpy as jnp
 
@@ -285,7 +284,8 @@ def realisation(params) -> FBRMaxminRealisation:
         return FBRMaxminRealisation(**common, schemes=SCHEMES, adversarial=False)
     return FBRMaxminRealisation(**common, schemes=SCHEMES, compare=bool(params["compare"]) and figure == "min",
                                 nominal=bool(params["nominal"]) and figure == "min",
-                                adversarial=bool(params["adversarial"]) and figure == "min", adv_restarts=int(params["adv_restarts"]),
+                                adversarial=bool(params["adversarial"]) and figure == "min",
+                                adv_restarts=int(params["adv_restarts"]),
                                 adv_iters=int(params["adv_iters"]), fill_rates=False)
 
 
@@ -382,7 +382,8 @@ def _get(series, label):
 
 
 def _ci(series, label, key):
-    return [None if v is None or (isinstance(v, float) and math.isnan(v)) else v for v in series.get(label, {}).get(key, [])]
+    vals = series.get(label, {}).get(key, [])
+    return [None if v is None or (isinstance(v, float) and math.isnan(v)) else v for v in vals]
 
 
 def _verdict(ok, statement, number, why=""):
