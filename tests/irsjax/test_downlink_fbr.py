@@ -82,6 +82,7 @@ def test_fbr_tends_to_lbr_as_t_grows(base):
     assert gaps[0] > gaps[1] > gaps[2] > 0 and gaps[2] < 0.01
 
 
+@pytest.mark.slow
 def test_channel_statistics_and_geometry():
     cfg = dl.FBRDownlinkConfig(K=3)
     chs = jax.jit(jax.vmap(lambda k: dl.sample(k, cfg)))(jax.random.split(jax.random.key(3), 2000))
@@ -121,6 +122,7 @@ def _ball(key, g, rho):
     return (rho * jnp.linalg.norm(g, axis=-1, keepdims=True) * r).astype(g.dtype) * d
 
 
+@pytest.mark.slow
 def test_closed_form_bounds_hold_for_random_errors_and_are_attained(base):
     cfg, out = base
     ch, W, th = out["ch"], out["W"], out["th"]
@@ -159,6 +161,7 @@ def test_zero_beamformers_give_zero_rates_and_finite_gradients(base):
     assert np.all(np.isfinite(np.asarray(g)))
 
 
+@pytest.mark.slow
 def test_config_is_a_pytree_gradients_reach_floats_and_sweeps_do_not_recompile(base):
     cfg = dl.FBRDownlinkConfig(K=2, N_h=2, N_v=2)
     W, th = _decision(jax.random.key(5), cfg, jnp.complex64)

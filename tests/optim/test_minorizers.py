@@ -42,7 +42,7 @@ def test_d1_d2_d3_are_bounds_tight_at_the_point_and_d1_is_concave():
     assert np.all(mid >= ends - 1e-5)
 
 
-@pytest.mark.parametrize("rho", [0.0, 0.03])
+@pytest.mark.parametrize("rho", [pytest.param(0.0, marks=pytest.mark.slow), 0.03])
 def test_secrecy_minorizer_is_below_the_true_rate_and_tight(rho):
     cfg = dl.FBRDownlinkConfig(K=3, rho_U=rho, rho_E=rho)
 
@@ -83,10 +83,8 @@ def test_secrecy_minorizer_is_below_the_true_rate_and_tight(rho):
     np.testing.assert_allclose(m0, t0, atol=2e-4)
 
 
-@pytest.fixture(scope="module")
-def sca_instances():
-    """Three topologies, a random start, and the JAX SCA step values (W block, theta block) in one compile."""
-    cfg = dl.FBRDownlinkConfig()
+def _sca_instances(cfg, seeds):
+    """Topologies, a random start, and the JAX SCA step values (W block, theta block) in one compile."""
 
     @jax.jit
     def steps(key):
@@ -97,13 +95,11 @@ def sca_instances():
         (_, _), vt = fd.sca_step(prob, W0, th0, "theta")
         return prob, W0, th0, vw, vt
 
-    return [steps(jax.random.key(500 + i)) for i in range(3)]
+    return [steps(jax.random.key(s)) for s in seeds]
 
 
-def test_jax_sca_step_matches_the_cvxpy_step(sca_instances):
-    """One SCA step of Algorithm 1 (W block and theta block, perfect CSI, FBR): the barrier-Newton solution of
-    the convex program is within 1e-3 nat of Clarabel's optimum of the same program."""
-    for prob, W0, th0, vw, vt in sca_instances:
+def _check_against_cvxpy(instances):
+    for prob, W0, th0, vw, vt in instances:
         P = [np.asarray(a) for a in prob]
         for block, v in (("W", vw), ("theta", vt)):
             ref = cvx_fbr.sca_step(P[0], P[1], np.asarray(W0), np.asarray(th0), float(P[3]), float(P[4]),
@@ -112,6 +108,19 @@ def test_jax_sca_step_matches_the_cvxpy_step(sca_instances):
             assert float(v) == pytest.approx(ref.surrogate, abs=1e-3), (block, float(v), ref.surrogate)
 
 
+def test_jax_sca_step_matches_the_cvxpy_step_tiny():
+    """One SCA step of Algorithm 1 (W block and theta block, perfect CSI, FBR) on a tiny instance (K = M = 2,
+    N = 4): the barrier-Newton solution of the convex program is within 1e-3 nat of Clarabel's optimum."""
+    _check_against_cvxpy(_sca_instances(dl.FBRDownlinkConfig(M=2, K=2, N_h=2, N_v=2), [500]))
+
+
+@pytest.mark.slow
+def test_jax_sca_step_matches_the_cvxpy_step():
+    """The same at the default size (M = K = 4, N = 16) on three topologies."""
+    _check_against_cvxpy(_sca_instances(dl.FBRDownlinkConfig(), [500, 501, 502]))
+
+
+@pytest.mark.slow
 def test_sca_design_is_monotone_and_fbr_is_warm_started():
     """Theorems 1-2 (reduced): the objective never decreases over iterations, LBR then FBR."""
     cfg = dl.FBRDownlinkConfig(K=3, rho_U=0.01, rho_E=0.01)
@@ -136,6 +145,7 @@ def test_sca_design_is_monotone_and_fbr_is_warm_started():
     assert np.all(fbr_at_lbr < lbr_at_lbr)  # the dispersion penalty is positive
 
 
+@pytest.mark.slow
 def test_gradient_design_lbfgs_beats_projected_gradient_and_start():
     cfg = dl.FBRDownlinkConfig(K=3)
 

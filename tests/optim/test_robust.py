@@ -50,6 +50,7 @@ def designs():
 
 
 
+@pytest.mark.slow
 def test_bound_exact_and_attack_are_ordered_and_the_attack_is_exact(designs):
     """closed form <= exact <= attack, attack == exact (exact worst case by trust-region bisection here; the
     S-procedure SDP gives the same SINRs, checked on one user below and everywhere in the slow test)."""
@@ -64,6 +65,7 @@ def test_bound_exact_and_attack_are_ordered_and_the_attack_is_exact(designs):
             np.testing.assert_allclose(worst, exact, atol=2e-2)  # ... and reaches it
 
 
+@pytest.mark.slow
 def test_s_procedure_sdp_equals_trust_region_bisection(designs):
     prob, out = designs[0]
     P = [np.asarray(a, np.complex128) if np.iscomplexobj(a) else np.asarray(a, float) for a in prob]
@@ -76,6 +78,7 @@ def test_s_procedure_sdp_equals_trust_region_bisection(designs):
         assert sdp == pytest.approx(trs, rel=1e-5)
 
 
+@pytest.mark.slow
 def test_robust_design_keeps_its_claim_nominal_design_does_not(designs):
     nominal_broken = 0
     for _, ((_, _, claim_r, worst_r, _), (_, _, claim_n, worst_n, _)) in designs:
@@ -86,6 +89,7 @@ def test_robust_design_keeps_its_claim_nominal_design_does_not(designs):
     assert nominal_broken == len(designs)
 
 
+@pytest.mark.slow
 def test_attack_is_the_nominal_rate_without_errors(designs):
     prob, out = designs[0]
     W, th = out[1][0], out[1][1]
@@ -93,6 +97,7 @@ def test_attack_is_the_nominal_rate_without_errors(designs):
     np.testing.assert_allclose(np.asarray(worst), np.asarray(dl.problem_rates(prob.perfect(), W, th)), atol=1e-4)
 
 
+@pytest.mark.slow
 def test_cvxpy_robust_lmi_step_guarantees_no_more_than_its_worst_case(designs):
     """The paper's robust beamformer step (S-procedure / Nemirovski LMI, cvxpy): what it guarantees is below the
     worst case the attack reaches on its design (here), and below the exact S-procedure worst case (slow test)."""
