@@ -176,6 +176,30 @@ def test_derive_reports_claims_with_verdicts():
     assert not d["theorem_lbr_perfect"]["holds"]
 
 
+def _pts(means, half, se=None):
+    return {"mean": list(means), "ci_low": [m - half for m in means], "ci_high": [m + half for m in means],
+            "std_err": [se if se is not None else half / 1.96] * len(means)}
+
+
+def test_derive_claims_carry_uncertainty():
+    """F8: holds in the means either way; 'significant' only when the CIs / z-scores clear the thresholds."""
+    xs = [0.02, 0.1, 1.0]
+    series = {"mm_fbr": _pts([1.0, 1.5, 2.0], 0.1), "mm_lbr": _pts([2.2, 2.2, 2.2], 0.1),
+              "gap_lbr_fbr_mm": _pts([1.2, 0.7, 0.2], 0.05)}
+    c = fm.derive({"figure": "min"}, "t", xs, series)["claims"]["F8"]
+    assert c["holds"] and c["significant"]
+    series["mm_fbr"] = _pts([1.0, 1.05, 1.1], 0.5)  # increases in the means, not beyond the noise
+    c = fm.derive({"figure": "min"}, "t", xs, series)["claims"]["F8"]
+    assert c["holds"] and not c["significant"]
+    series["gap_lbr_fbr_mm"] = _pts([1.2, -0.1, 0.2], 0.05)  # FBR above LBR at one point: does not hold
+    assert not fm.derive({"figure": "min"}, "t", xs, series)["claims"]["F8"]["holds"]
+    # F6 without the paired series falls back to differences of means (no CI, never 'significant')
+    s6 = {"mm_fbr": _pts([1.0, 0.95], 0.1), "mm_lbr": _pts([1.2, 1.1], 0.1), "ssr_fbr": _pts([0.2, 0.2], 0.1),
+          "ssr_lbr": _pts([0.3, 0.3], 0.1)}
+    c = fm.derive({"figure": "min"}, "rho_U", [0.0, 0.1], s6)["claims"]["F6"]
+    assert c["holds"] and not c["significant"] and c["ours"]["lbr_minus_fbr"][0].endswith("(no CI)")
+
+
 # --------------------------------------------------------------------------- full size (slow)
 @pytest.mark.slow
 @pytest.mark.parametrize("preset, claim", [("fig2", "F2"), ("fig3", "F3_fbr"), ("fig4", "F4_fbr"), ("fig5", "F5"),
