@@ -14,10 +14,10 @@ Under imperfect CSI (``rho > 0``) the designs maximise the closed-form conservat
 worst case it can reach (``*_worst`` series) and whether it stays at or above the claim (``robust_ok_*``, a 0/1
 statistic with binomial CIs; tolerance 1e-3 bit for float32).
 
-Design method (``method``): ``gradient`` (default: joint projected-gradient ascent of the annealed soft-min,
+Design method (``method``): ``gradient`` (default: joint L-BFGS ascent of the annealed soft-min,
 ``restarts`` starts) or ``sca`` (the paper's Algorithm 1: SCA with the minorisers (D1)-(D3), each convex step
 solved by a log-barrier Newton method, monotone); ``compare=true`` also runs the other one for ``mm`` (series
-``mm_*_alt``). The default is the better one on fresh topologies (``bench/bench_fbr.py``).
+``mm_*_alt``); ``bench/bench_fbr.py`` compares both with the cvxpy SCA per topology (time and min SR).
 
 ``figure`` selects what a point computes and which series it fills (the others are null):
 
