@@ -482,13 +482,15 @@ def derive(params, x_name, xs, series) -> dict:
                 spread_rnd = (top_r - rnd[0][0]) / max(top_r, 1e-12)
                 # unequal random-PRE rates: weakest user's CI entirely below the strongest user's
                 rnd_sig = rnd[0][2] is not None and rnd[-1][1] is not None and rnd[0][2] < rnd[-1][1]
+                unequal = spread_rnd > 0.1 and spread_rnd > 2 * spread_opt  # [D] thresholds
                 claims[f"F3_{st}"] = _verdict(
-                    spread_opt < 0.2 and spread_rnd > 2 * spread_opt,
-                    "optimised PREs: near-equal per-user SRs; random PREs: unequal (users ranked per topology)",
+                    spread_opt < 0.05 and unequal,
+                    "optimised PREs: near-equal per-user SRs (spread = 1 - weakest/strongest < 5 %); random PREs: "
+                    "unequal (spread > 10 %) (users ranked per topology)",
                     {"relative_spread_optimised": spread_opt, "relative_spread_random": spread_rnd,
                      "optimised": [_ci_text(p) for p in opt], "random": [_ci_text(p) for p in rnd]},
-                    "" if spread_rnd > 2 * spread_opt else "with random PREs the W-only max-min still balances "
-                    "the users' rates (M >= K beamformers)", spread_opt < 0.2 and rnd_sig)
+                    "" if unequal else "with random PREs the W-only max-min still balances the users' rates "
+                    "(M >= K beamformers)", spread_opt < 0.05 and unequal and rnd_sig)
     if figure == "pairs" and x_name == "user":
         for st in STAGES:
             out, ok = {}, True
