@@ -535,11 +535,15 @@ def derive(params, x_name, xs, series) -> dict:
             vals = [p[0] for p in mm["fbr"] if p is not None]
             flat = pos and min(vals) > 0.8 * max(vals)
             fbr_le = all(p is not None and p[0] >= -1e-9 for p in gap)
-            ssr_lower = all(p is not None and p[0] > 0 for st in STAGES for p in ssr_gap[st])
-            ssr_sig = all(p is not None and p[1] is not None and p[1] > 0 for st in STAGES for p in ssr_gap[st])
+            # SSR lower wherever max-min is positive (both are 0 where the errors leave no secrecy)
+            live = {st: [q is not None and q[0] > 1e-3 for q in mm[st]] for st in STAGES}
+            ssr_lower = all(p is not None and (p[0] > 0 if a else p[0] >= -1e-9) for st in STAGES
+                            for p, a in zip(ssr_gap[st], live[st]))
+            ssr_sig = all(p is not None and (not a or (p[1] is not None and p[1] > 0)) for st in STAGES
+                          for p, a in zip(ssr_gap[st], live[st]))
             claims["F6"] = _verdict(pos and flat and fbr_le and ssr_lower,
                                     "max-min min-SR positive and nearly flat in rho; FBR <= LBR; SSR min-SR lower "
-                                    "(the text's 'higher' is a typo for 'lower')",
+                                    "where max-min is positive (the text's 'higher' is a typo for 'lower')",
                                     {"x": xs, **means, "lbr_minus_fbr": [_ci_text(p) for p in gap],
                                      **{f"mm_minus_ssr_{st}": [_ci_text(p) for p in ssr_gap[st]] for st in STAGES},
                                      "positive": pos, "nearly_flat (min >= 0.8 max)": flat, "fbr_le_lbr": fbr_le,
