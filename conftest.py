@@ -1,5 +1,7 @@
-"""Root conftest (doctests of irsjax/, optim/, scenarios/ get the same settings as tests/): every test runs with strict dtype promotion, rank promotion errors and two
-simulated CPU devices (so the sharded engine path is exercised everywhere)."""
+"""Root conftest (doctests of irsjax/, optim/, scenarios/ get the same settings as tests/).
+
+Every test runs with strict dtype promotion, rank promotion errors and two simulated CPU devices (so the
+sharded engine path is exercised everywhere)."""
 import os
 
 _flags = os.environ.get("XLA_FLAGS", "")

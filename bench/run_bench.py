@@ -116,7 +116,8 @@ def main(argv=None):
         f"{' --quick' if a.quick else ''}` in {time.time() - t0:.0f} s.", "",
         f"* machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, {platform.platform()}",
         f"* backend: {backend} ({', '.join(str(d) for d in jax.devices())})",
-        f"* versions: irsjax {irsjax.__version__}, jax {jax.__version__}, jaxlib {jaxlib.__version__}, numpy {np.__version__}, "
+        f"* versions: irsjax {irsjax.__version__}, jax {jax.__version__}, jaxlib {jaxlib.__version__}, "
+                f"numpy {np.__version__}, "
         f"python {platform.python_version()}",
         f"* realisations per measurement: {n:,} (same count on both sides); NumPy chunk {chunk:,}",
         "* speed-up = NumPy time / irsjax time for the same kernel, K and sample count; timings exclude compilation",

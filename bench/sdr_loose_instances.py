@@ -43,7 +43,8 @@ def main():
             res = maximize_phases_batched(problems.wiretap_ratio, jax.random.key(123 + i), one, K, options=opts)
             q = np.quantile(np.asarray(res.restart_values[0]) / ref["bound"], [0.5, 0.9, 1.0])
             r = sdr.wiretap_ratio_sdr(jax.random.key(i), insts.b[i], insts.e[i], rank=12, options=bm)
-            print(f"K={K} #{i}: lambda2/lambda1 {ref['eig_ratio']:.3f}  best of 256 restarts {float(res.value[0]) / ref['bound']:.7f} "
+            print(f"K={K} #{i}: lambda2/lambda1 {ref['eig_ratio']:.3f}  "
+                              f"best of 256 restarts {float(res.value[0]) / ref['bound']:.7f} "
                   f"(median {q[0]:.5f}, 90% {q[1]:.5f})  SDR+rand {ref['sdr_rand'] / ref['bound']:.7f}  "
                   f"JAX BM relaxation {float(r.relaxed_value) / ref['bound']:.7f}", flush=True)
 

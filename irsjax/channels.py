@@ -156,7 +156,8 @@ def gaussian_error(key, g, *, error_variance):
 
 
 __all__ = [
-    "SPEED_OF_LIGHT", "complex_dtype", "real_dtype", "complex_normal", "complex_normal_from_uniforms", "rayleigh", "rician",
+    "SPEED_OF_LIGHT", "complex_dtype", "real_dtype", "complex_normal", "complex_normal_from_uniforms", "rayleigh",
+        "rician",
     "ula_steering", "upa_steering", "mimo_los", "sinc_correlation", "sqrtm_psd", "correlated_rayleigh",
     "cascade", "cascade_mimo", "bounded_error", "bounded_gain_interval", "gaussian_error",
 ]

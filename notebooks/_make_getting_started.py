@@ -109,12 +109,14 @@ path = np.array(path)
 print(f"IRS {path[0, :2]} -> {path[-1, :2]}: ASR {path[0, 2]:.3f} -> {path[-1, 2]:.3f} bit/s/Hz")
 fig, ax = plt.subplots(figsize=(5, 4))
 ax.plot(path[:, 0], path[:, 1], "o-", ms=3, label="IRS path")
-ax.plot(*cfg.bob, "g^", ms=9, label="Bob"); ax.plot(*cfg.eve, "rv", ms=9, label="Eve"); ax.plot(*cfg.source, "ks", label="S")
+ax.plot(*cfg.bob, "g^", ms=9, label="Bob"); ax.plot(*cfg.eve, "rv", ms=9, label="Eve")
+ax.plot(*cfg.source, "ks", label="S")
 ax.set_xlabel("x [m]"); ax.set_ylabel("y [m]"); ax.legend(); ax.grid(alpha=0.3)
 plt.show()"""),
 ]
 
-nb = nbf.v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+KERNEL = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+nb = nbf.v4.new_notebook(cells=cells, metadata=KERNEL)
 path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "getting_started.ipynb")
 nbf.write(nb, path)
 print("wrote", path)

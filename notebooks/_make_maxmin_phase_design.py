@@ -1,4 +1,7 @@
-"""Generate notebooks/maxmin_phase_design.ipynb (saved without outputs): python notebooks/_make_maxmin_phase_design.py"""
+"""Generate notebooks/maxmin_phase_design.ipynb (saved without outputs).
+
+    python notebooks/_make_maxmin_phase_design.py
+"""
 import os
 
 import nbformat as nbf
@@ -55,13 +58,15 @@ print("random phases: min secrecy rate", float(objective(v_rand, 0.0, ch)))"""),
     ("code", """t0 = time.perf_counter()
 res = optim.annealed_maximize_phases(objective, jax.random.key(2), K, optim.geometric_schedule(1.0, 0.01, 3),
                                      args=(ch,), options=optim.PhaseOptions(num_restarts=4, max_iters=ITERS))
-print(f"optimised: min secrecy rate {float(res.value):.3f} bit/s/Hz in {time.perf_counter() - t0:.1f} s (incl. compile)")
+dt = time.perf_counter() - t0
+print(f"optimised: min secrecy rate {float(res.value):.3f} bit/s/Hz in {dt:.1f} s (incl. compile)")
 print("unit modulus:", bool(jnp.allclose(jnp.abs(res.phases), 1.0, atol=1e-5)))
 print("per-user rates:", np.round(np.asarray(user_rates(res.phases, ch)), 3))
 plt.plot(np.asarray(res.history))
 plt.xlabel("iteration (4 annealing stages)"); plt.ylabel("objective [bit/s/Hz]"); plt.title("history"); plt.show()"""),
     ("md", """## Any optax optimiser
-The same problem driven by Adam on the manifold (the Riemannian gradient is fed to optax and the update is retracted)."""),
+The same problem driven by Adam on the manifold (the Riemannian gradient is fed to optax and the update is
+retracted)."""),
     ("code", """res_adam = optim.maximize_phases(lambda v, c: objective(v, 0.05, c), jax.random.key(3), K, args=(ch,),
                                   optimizer=optax.adam(0.05), max_iters=300, num_restarts=2)
 print("Adam (tau = 0.05):", float(objective(res_adam.phases, 0.0, ch)), "converged:", bool(res_adam.converged))"""),
@@ -73,7 +78,8 @@ obj0 = lambda v, c: objective(v, 0.02, c)
 t0 = time.perf_counter()
 out = optim.maximize_phases_batched(obj0, jax.random.key(5), data, K, num_restarts=2, max_iters=ITERS)
 jax.block_until_ready(out.value)
-print(f"{BATCH} problems in {time.perf_counter() - t0:.1f} s (incl. compile); converged: {int(out.converged.sum())}/{BATCH}")
+dt = time.perf_counter() - t0
+print(f"{BATCH} problems in {dt:.1f} s (incl. compile); converged: {int(out.converged.sum())}/{BATCH}")
 exact = jax.vmap(lambda v, c: objective(v, 0.0, c))(out.phases, data)
 rand = jax.vmap(lambda k, c: objective(optim.manifold.random_point(k, (K,)), 0.0, c))(
     jax.random.split(jax.random.key(6), BATCH), data)

@@ -18,7 +18,8 @@ This notebook walks through the `lv-two-way` model of irsjax (MODELS.md, section
 * A passive **Eve** hears both users directly and via the IRS, decodes $s_1$ first treating $s_2$ as noise, and
   removes it (SIC) only if $\\gamma_{e1}\\ge\\gamma_n$ — otherwise $s_1$ keeps jamming $s_2$ (eqs. 1.2–1.3).
 * The IRS phases are **matched** to the scheduled pair, so $\\zeta_n = (\\sum_k |h_{nk}||g_{nk}|)^2$, and the pair
-  with the largest $\\zeta_n$ is **scheduled** (1.4–1.5). Secrecy rates $R_{s_i}=\\{\\log_2(1+\\gamma_{n^*})-\\log_2(1+\\gamma_{ei})\\}^+$.
+  with the largest $\\zeta_n$ is **scheduled** (1.4–1.5).
+  Secrecy rates $R_{s_i}=\\{\\log_2(1+\\gamma_{n^*})-\\log_2(1+\\gamma_{ei})\\}^+$.
 * Baselines: **B1** one-way transmission with user-aided jamming (two half slots), **B2** two-way with a random pair.
 * **Theorem 1**: a closed-form lower bound on the average secrecy rate (Gamma approximation of $\\sqrt{\\zeta_n}$,
   exponential integrals for Eve), evaluated per topology and averaged over random user drops.
@@ -43,9 +44,11 @@ print("fast mode:", FAST, "| samples per point:", SAMPLES)"""),
     md("""## 1. One realisation
 
 A `TwoWayConfig` is a pytree description of the system (sizes `K`, `N` static; every float — the transmit power
-`P_dBm`, noise levels, exponent, positions — a leaf); calling it with a key draws **one** realisation — user positions in their discs *and* all fading — and returns the secrecy rates
+`P_dBm`, noise levels, exponent, positions — a leaf); calling it with a key draws **one** realisation — user
+positions in their discs *and* all fading — and returns the secrecy rates
 of the proposed scheme and of both baselines, computed on the same channels."""),
-    code("""cfg = TwoWayConfig(K=32, N=10, P_dBm=40.0)  # paper geometry: IRS (15,0), Eve (15,20), discs r=5 at (0,0) and (30,0)
+    code("""# paper geometry: IRS (15,0), Eve (15,20), discs r=5 at (0,0) and (30,0)
+cfg = TwoWayConfig(K=32, N=10, P_dBm=40.0)
 out = cfg(jax.random.key(0))
 for name in ("proposed", "proposed_s1", "proposed_s2", "random_scheduling", "one_way_jamming", "p_sic"):
     print(f"{name:20s} {float(out[name]):8.3f}")"""),
@@ -101,7 +104,8 @@ for name, c in (("paper geometry", cfg), ("Eve at (15, 8)", near_eve), ("2 fixed
     e = montecarlo.estimate(c, jax.random.key(1), SAMPLES)
     print(f"{name:15s} proposed {e['proposed'].mean:6.3f}  random {e['random_scheduling'].mean:6.3f}"
           f"  one-way {e['one_way_jamming'].mean:6.3f}  Pr(SIC) {e['p_sic'].mean:5.3f}")"""),
-    md("""A closer Eve hears the users better, decodes $s_1$ more often (higher SIC probability) and the secrecy rates drop.
+    md("""A closer Eve hears the users better, decodes $s_1$ more often (higher SIC probability)
+and the secrecy rates drop.
 Other sweeps: `--set preset=fig2` (IRS size $K$) and `--set preset=fig3` (number of pairs $N$); `derived` in
 `results.json` reports the Corollary 1 slopes against $\\log_2 K$ and $\\log_2\\log_2 N$."""),
 ]

@@ -157,8 +157,9 @@ def derive(params, x_name, xs, series):
         "proposed_ge_random_where_nonzero": bool(np.all(prop[nz] >= rnd[nz])),
         "proposed_ge_one_way_where_nonzero": bool(np.all(prop[nz] >= ow[nz])),
         # everywhere: no baseline's CI lies entirely above the proposed scheme's CI
-        "no_baseline_significantly_above": bool(np.all(ci("proposed", "ci_high") >= ci("random_scheduling", "ci_low"))
-                                                and np.all(ci("proposed", "ci_high") >= ci("one_way_jamming", "ci_low"))),
+        "no_baseline_significantly_above": bool(
+            np.all(ci("proposed", "ci_high") >= ci("random_scheduling", "ci_low"))
+            and np.all(ci("proposed", "ci_high") >= ci("one_way_jamming", "ci_low"))),
         "proposed_increasing": bool(np.all(np.diff(prop) > 0)),
         # the bound (Latin-hypercube topologies) and the MC (a topology per realisation) carry independent
         # sampling errors: "below" = not significantly above (3 standard errors of the gap)
@@ -207,7 +208,8 @@ SCENARIO = Scenario(
         Series("proposed_s1", "per_signal"), Series("proposed_s2", "per_signal"),
         Series("random_scheduling_s1", "per_signal"), Series("random_scheduling_s2", "per_signal"),
         Series("one_way_jamming_s1", "per_signal"), Series("one_way_jamming_s2", "per_signal"),
-        Series("lower_bound_s1", "per_signal", analytical=True), Series("lower_bound_s2", "per_signal", analytical=True),
+        Series("lower_bound_s1", "per_signal", analytical=True),
+        Series("lower_bound_s2", "per_signal", analytical=True),
         Series("p_secure_s1", "probability", description="Pr(R_s1 > 0), proposed"),
         Series("p_secure_s2", "probability", description="Pr(R_s2 > 0), proposed"),
         Series("p_sic", "probability", description="Pr(Eve's SIC succeeds), proposed"),

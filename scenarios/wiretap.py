@@ -55,7 +55,8 @@ def point(ctx, params) -> PointResult:
 
 SCENARIO = Scenario(
     name="wiretap",
-    description="reference single-user IRS wiretap: ASR and SOP, aligned vs random phases, closed form and conditional MC",
+    description=("reference single-user IRS wiretap: ASR and SOP, aligned vs random phases, "
+                     "closed form and conditional MC"),
     params=PARAMS,
     sweep="P_dBm",
     sweep_values=tuple(float(v) for v in range(-10, 41, 5)),

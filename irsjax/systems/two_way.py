@@ -303,8 +303,10 @@ def pair_snrs(pc: PairChannels, i, zeta_n, cfg: TwoWayConfig):
     dA, dB = d["dA"][i], d["dB"][i]
     gamma = P * zeta_n / ((dA * dB) ** al * (sl + s0))  # eq. (1.1)
     cplx = lambda r: jax.lax.complex(r, jnp.zeros((), r.dtype))
-    phi = cplx((d["de"] * dA) ** (-al / 2)) * jnp.sum(pc.h_e * theta_h) + cplx(d["dAe"][i] ** (-al / 2)) * pc.direct[i, 0]
-    psi = cplx((d["de"] * dB) ** (-al / 2)) * jnp.sum(pc.h_e * theta_g) + cplx(d["dBe"][i] ** (-al / 2)) * pc.direct[i, 1]
+    phi = (cplx((d["de"] * dA) ** (-al / 2)) * jnp.sum(pc.h_e * theta_h)
+               + cplx(d["dAe"][i] ** (-al / 2)) * pc.direct[i, 0])
+    psi = (cplx((d["de"] * dB) ** (-al / 2)) * jnp.sum(pc.h_e * theta_g)
+               + cplx(d["dBe"][i] ** (-al / 2)) * pc.direct[i, 1])
     U = rho0 * (phi.real ** 2 + phi.imag ** 2)
     V = rho0 * (psi.real ** 2 + psi.imag ** 2)
     return gamma, U, V

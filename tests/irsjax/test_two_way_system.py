@@ -65,7 +65,8 @@ def test_stream_rows_recompute_and_uniformity():
     np.testing.assert_array_equal(np.asarray(b3[1])[[2]], np.asarray(r3[1]))
     # pcg uniforms: open interval, uniform (KS), no lag-1 or cross-lane correlation, distinct keys differ
     keys = jax.random.split(jax.random.key(0), 400)
-    u = np.asarray(jax.vmap(lambda k: jnp.stack([streams.words_to_uniform(v) for v in streams.Stream(k).block(0, (64,))]))(keys))
+    one = lambda k: jnp.stack([streams.words_to_uniform(v) for v in streams.Stream(k).block(0, (64,))])
+    u = np.asarray(jax.vmap(one)(keys))
     flat = u.reshape(-1)
     assert flat.min() > 0 and flat.max() < 1
     assert stats.kstest(flat, "uniform").pvalue > 1e-3

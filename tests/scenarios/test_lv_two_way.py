@@ -23,7 +23,8 @@ def test_presets_resolve_to_the_paper_figures():
         for k, v in fixed.items():
             assert params[k] == v, (name, k)
         assert params["sigma0_dBm"] == -70.0 and params["sigmal_dBm"] == -40.0 and params["alpha"] == 4.0
-        assert params["M"] == 20 and (params["irs_x"], params["eve_y"], params["b_x"], params["radius"]) == (15, 20, 30, 5)
+        assert params["M"] == 20
+        assert (params["irs_x"], params["eve_y"], params["b_x"], params["radius"]) == (15, 20, 30, 5)
     labels = {s.label for s in SCENARIO.series}
     assert {"proposed", "random_scheduling", "one_way_jamming", "lower_bound", "lower_bound_paper"} <= labels
     with pytest.raises(S.ParameterError, match="rng"):
@@ -68,7 +69,8 @@ def test_derive_slopes_for_k_and_n_sweeps():
                                                 ("lower_bound", 1), ("lower_bound_paper", 2), ("proposed_s1", 5),
                                                 ("proposed_s2", 5))}
     d = SCENARIO.derive({}, "K", ks, ser)
-    assert d["scaling"]["abscissa"] == "log2 K" and d["scaling"]["reference"] == {"paper_2logK": 2.0, "model_high_snr": 4.0}
+    assert d["scaling"]["abscissa"] == "log2 K"
+    assert d["scaling"]["reference"] == {"paper_2logK": 2.0, "model_high_snr": 4.0}
     assert d["scaling"]["slope_per_doubling_of_K_at_largest_K"] == pytest.approx(4.0)
     assert d["scaling"]["slopes"]["proposed"]["least_squares_all"] == pytest.approx(4.0)
     assert d["orderings"]["proposed_ge_random_where_nonzero"] and d["orderings"]["random_above_one_way_at"] == ks
@@ -89,7 +91,8 @@ def test_theorem1_ingredients_match_monte_carlo_on_a_fixed_topology():
     params, sw, vals = S.resolve(SCENARIO, {"P_dBm": "25,40", "radius": "0", "K": "32", "N": "4"})
     res = S.run_sweep(SCENARIO, params, sw, vals, seed=3, samples=40_000)
     per = res["derived"]["per_point"]
-    for mc_name, th_name in (("mc_rate_legit_bits", "bound_rate_legit_bits"), ("mc_rate_eve1_bits", "bound_rate_eve1_bits"),
+    for mc_name, th_name in (("mc_rate_legit_bits", "bound_rate_legit_bits"),
+                             ("mc_rate_eve1_bits", "bound_rate_eve1_bits"),
                              ("mc_rate_eve2_bits", "bound_rate_eve2_bits")):
         np.testing.assert_allclose(per[mc_name], per[th_name], rtol=0.02, atol=0.005, err_msg=mc_name)
 

@@ -1,0 +1,57 @@
+"""irsjax reproduce: runs every preset through `irsjax run`, reuses finished presets, writes the claims report."""
+import json
+import os
+from types import SimpleNamespace
+
+import pytest
+
+from irsjax import reproduce as RP
+
+
+def _fake_results(preset, samples, seed):
+    p = [0.5, 0.9, 0.99]
+    return {"scenario": "lv-two-way", "seed": seed, "samples": samples, "x": {"name": "P_dBm", "values": [0, 25, 50]},
+            "series": {"p_secure_s1": {"mean": p, "ci_low": p, "ci_high": [0.6, 0.95, 0.995]}},
+            "derived": {"orderings": {"proposed_increasing": True, "no_baseline_significantly_above": True,
+                                      "random_above_one_way_at": [30.0], "bound_below_proposed": True},
+                        "bound_gap": {"absolute": [0.1, 0.2, 0.05], "std_err": [0.01] * 3,
+                                      "relative": [0.5, 0.1, 0.01]},
+                        "scaling": {"slope_per_doubling_of_K_at_largest_K": 3.7}}}
+
+
+def test_reproduce_runs_presets_reuses_them_and_reports(tmp_path):
+    calls = []
+    scenario = SimpleNamespace(presets={"fig1": {}}, default_samples=1000)
+
+    def run(argv):
+        calls.append(argv)
+        out = argv[argv.index("--out") + 1]
+        preset = [a for a in argv if a.startswith("preset=")][0].split("=")[1]
+        os.makedirs(out, exist_ok=True)
+        res = _fake_results(preset, int(argv[argv.index("--samples") + 1]), int(argv[argv.index("--seed") + 1]))
+        with open(os.path.join(out, "results.json"), "w") as f:
+            json.dump(res, f)
+        return 0
+
+    rep = RP.reproduce("lv-two-way", str(tmp_path), quick=True, run=run, load_scenario=lambda n: scenario)["000"]
+    assert len(calls) == len(RP.PAPERS["000"].runs)
+    assert all("--no-progress" in a and "preset=" in " ".join(a) for a in calls)
+    verdicts = {c["id"]: c["verdict"] for c in rep["claims"]}
+    assert verdicts["F1"] == RP.HOLDS and verdicts["Remark 3"] == RP.HOLDS and verdicts["F2"] == RP.PARTLY
+    assert "3.70 bit per doubling" in next(c["ours"] for c in rep["claims"] if c["id"] == "F2")
+    md = (tmp_path / "000" / "REPORT.md").read_text()
+    assert "| F1 bound |" in md and "**holds**" in md
+    assert json.loads((tmp_path / "000" / "report.json").read_text())["paper"] == "000"
+    # a second call reuses every finished preset
+    RP.reproduce("000", str(tmp_path), quick=True, run=run, load_scenario=lambda n: scenario)
+    assert len(calls) == len(RP.PAPERS["000"].runs)
+
+
+def test_reproduce_reports_failures_and_missing_scenarios(tmp_path):
+    def missing(name):
+        raise KeyError(name)
+
+    rep = RP.reproduce("002", str(tmp_path), quick=True, run=lambda argv: 1, load_scenario=missing)["002"]
+    assert "not available" in rep["runs"][0]["status"] and rep["claims"] == []
+    with pytest.raises(ValueError, match="unknown paper 'nope'"):
+        RP.paper_ids("nope")
