@@ -45,3 +45,7 @@ __all__ = [
     "maximize_elliptope", "gaussian_randomization", "tangent", "dc_minorizer", "sca_maximize",
     "AOResult", "alternate", "fractional_increase",
 ]
+
+# fbr-maxmin (MODELS.md 4): SCA minorisers, barrier/L-BFGS/projected solvers, designs, adversarial worst case
+from optim import interior, lbfgs, projected, robust, minorizers, fbr_design  # noqa: E402,F401
+__all__ += ["interior", "lbfgs", "projected", "robust", "minorizers", "fbr_design"]
