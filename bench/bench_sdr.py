@@ -122,7 +122,8 @@ def run_k(K, num, seed=0, *, big_batch=1000, log=print, cache=None, retime=0, ca
                 store[tag] = {k: v for k, v in ref.items() if k != "cached"}
                 with open(cache, "w") as f:
                     json.dump(store, f)
-        rows.append(dict(i=i, cached=ref["cached"], bound=ref["bound"], status=ref["status"], cvx_time=ref["cvx_time"], sdr_rand=ref["sdr_rand"],
+        rows.append(dict(i=i, cached=ref["cached"], bound=ref["bound"], status=ref["status"],
+                         cvx_time=ref["cvx_time"], sdr_rand=ref["sdr_rand"],
                          eig_ratio=ref["eig_ratio"],
                          grad=float(g_res.value[i]), jax_sdr=float(j_res.value[i]),
                          jax_relaxed=float(j_res.relaxed_value[i]), grad_iters=int(g_res.num_iters[i]),
@@ -140,7 +141,8 @@ def run_k(K, num, seed=0, *, big_batch=1000, log=print, cache=None, retime=0, ca
     fresh = [r["cvx_time"] for r in rows if not r["cached"]]
     # time per cvxpy instance: from the solves of this run (cached results carry the time of an earlier run)
     t_cvx = float(np.mean(fresh if fresh else [r["cvx_time"] for r in rows]))
-    summary = dict(K=K, num=num, grad_mean=float(ratio.mean()), grad_min=float(ratio.min()), grad_max=float(ratio.max()),
+    summary = dict(K=K, num=num, grad_mean=float(ratio.mean()), grad_min=float(ratio.min()),
+                   grad_max=float(ratio.max()),
                    sdr_rand_mean=float(rand.mean()), sdr_rand_min=float(rand.min()), jax_sdr_mean=float(jx.mean()),
                    jax_relaxed_mean=float(jrel.mean()), grad_wins=int(np.sum(ratio >= rand - 1e-9)),
                    t_grad_per_instance=t_grad / n_timed, t_grad_per_instance_big=t_big / big_batch,
@@ -150,7 +152,8 @@ def run_k(K, num, seed=0, *, big_batch=1000, log=print, cache=None, retime=0, ca
                    not_tight=[r["i"] for r in rows if r["eig_ratio"] > RANK_ONE_GAP],
                    grad_mean_tight=float(np.mean([ratio[j] for j in range(num) if rows[j]["eig_ratio"] <= RANK_ONE_GAP]
                                                  or [np.nan])),
-                   loose_match=all(ratio[j] >= rand[j] - MATCH_TOL for j in range(num) if rows[j]["eig_ratio"] > RANK_ONE_GAP),
+                   loose_match=all(ratio[j] >= rand[j] - MATCH_TOL for j in range(num)
+                                   if rows[j]["eig_ratio"] > RANK_ONE_GAP),
                    below_99=[rows[j]["i"] for j in range(num) if ratio[j] < 0.99],
                    below_99_explained=all(rows[j]["eig_ratio"] > RANK_ONE_GAP
                                           and ratio[j] >= rand[j] - MATCH_TOL for j in range(num) if ratio[j] < 0.99),
@@ -188,25 +191,29 @@ def table(summaries):
         "(optim.problems, float64). Bound = Charnes-Cooper SDR optimum (Clarabel). "
         "Ratios are objective / SDR bound (1 = bound attained).",
         "",
-        "| K | instances | gradient mean | gradient mean (tight) | gradient worst | gradient max | SDR+rand mean | SDR+rand worst "
+        "| K | instances | gradient mean | gradient mean (tight) | gradient worst | gradient max | SDR+rand mean "
+        "| SDR+rand worst "
         "| JAX SDR+rand mean | JAX BM relaxed mean | grad >= SDR+rand | t grad/inst (batch of n) "
         "| t grad/inst (batch 1000) | t cvxpy/inst | speed-up (n) | speed-up (1000) |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in summaries:
         lines.append(
-            f"| {s['K']} | {s['num']} | {s['grad_mean']:.7f} | {s['grad_mean_tight']:.7f} | {s['grad_min']:.7f} | {s['grad_max']:.9f} "
-            f"| {s['sdr_rand_mean']:.7f} | {s['sdr_rand_min']:.7f} | {s['jax_sdr_mean']:.7f} | {s['jax_relaxed_mean']:.7f} "
-            f"| {s['grad_wins']}/{s['num']} | {s['t_grad_per_instance'] * 1e3:.3f} ms | {s['t_grad_per_instance_big'] * 1e3:.3f} ms "
-            f"| {s['t_cvx_per_instance']:.2f} s ({s['cvx_timed_now']} timed) | {s['speedup']:.0f}x | {s['speedup_big']:.0f}x |")
+            f"| {s['K']} | {s['num']} | {s['grad_mean']:.7f} | {s['grad_mean_tight']:.7f} | {s['grad_min']:.7f} "
+            f"| {s['grad_max']:.9f} | {s['sdr_rand_mean']:.7f} | {s['sdr_rand_min']:.7f} | {s['jax_sdr_mean']:.7f} "
+            f"| {s['jax_relaxed_mean']:.7f} | {s['grad_wins']}/{s['num']} | {s['t_grad_per_instance'] * 1e3:.3f} ms "
+            f"| {s['t_grad_per_instance_big'] * 1e3:.3f} ms | {s['t_cvx_per_instance']:.2f} s "
+            f"({s['cvx_timed_now']} timed) | {s['speedup']:.0f}x | {s['speedup_big']:.0f}x |")
     lines += ["", f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores visible, jax {jax.__version__} "
               f"({jax.default_backend()}), shared with other jobs. Clarabel statuses: "
               + ", ".join(f"K={s['K']}: {'/'.join(s['statuses'])}" for s in summaries) + ".",
               "Instances with a loose relaxation (SDR solution not rank one, lambda2/lambda1 > "
               f"{RANK_ONE_GAP:g}): " + ", ".join(f"K={s['K']}: {s['not_tight']}" for s in summaries)
-              + "; instances with gradient/bound < 0.99: " + ", ".join(f"K={s['K']}: {s['below_99']}" for s in summaries) + ".",
-              "Gradient method: first restart from the generalised-eigenvector warm start (optim.problems.wiretap_eig_init), "
-              "7 random restarts; options " + repr(GRAD_OPTIONS) + " (K > 32: screen_iters=100, refine_direction='newton'). "
+              + "; instances with gradient/bound < 0.99: "
+              + ", ".join(f"K={s['K']}: {s['below_99']}" for s in summaries) + ".",
+              "Gradient method: first restart from the generalised-eigenvector warm start "
+              "(optim.problems.wiretap_eig_init), 7 random restarts; options " + repr(GRAD_OPTIONS)
+              + " (K > 32: screen_iters=100, refine_direction='newton'). "
               "'tight' = instances whose SDR solution is rank one (the bound is attainable).", ""]
     return "\n".join(lines)
 
@@ -241,7 +248,8 @@ def main(argv=None):
         if s32["speedup"] < 1000:
             fails.append(f"speed-up at K=32 {s32['speedup']:.0f}x < 1000x")
     print(f"total wall time {time.perf_counter() - t_start:.0f} s", flush=True)
-    text = table(summaries) + "\nAcceptance: " + ("all criteria pass." if not fails else "FAILED: " + "; ".join(fails)) + "\n"
+    verdict = "all criteria pass." if not fails else "FAILED: " + "; ".join(fails)
+    text = table(summaries) + "\nAcceptance: " + verdict + "\n"
     with open(a.out, "w") as f:
         f.write(text)
     print(text)

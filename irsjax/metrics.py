@@ -84,5 +84,10 @@ def jain_index(rates):
 
 
 def soft_min(x, temperature, axis=-1):
-    """Soft minimum ``-tau log sum exp(-x/tau)`` (<= min, >= min - tau log K)."""
-    return -temperature * jax.nn.logsumexp(-jnp.asarray(x) / temperature, axis=axis)
+    """Soft minimum ``-tau log sum exp(-x/tau)`` (``<= min``, ``>= min - tau log K``); the exact ``min`` where
+    ``temperature == 0`` (traceable: an annealing schedule can end on the exact objective; no division by 0)."""
+    x = jnp.asarray(x)
+    tau = jnp.asarray(temperature, x.dtype)
+    safe = jnp.where(tau > 0, tau, jnp.ones_like(tau))
+    soft = -safe * jax.nn.logsumexp(-x / safe, axis=axis)
+    return jnp.where(tau > 0, soft, jnp.min(x, axis=axis))

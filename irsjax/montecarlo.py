@@ -105,6 +105,22 @@ class Estimate(NamedTuple):
         d["rel_error"] = self.rel_error
         return d
 
+    def clipped(self, low=0.0, high=1.0) -> "Estimate":
+        """The estimate with its confidence interval clipped to ``[low, high]``, the range of a bounded
+        quantity (a probability: a normal-theory interval of a mean near 1 may otherwise exceed 1).
+
+        >>> Estimate(0.999, 0.001, 0.997, 1.001, 100, 1e-4).clipped().ci_high
+        1.0
+        """
+        def clip(v, a, b):
+            c = np.clip(np.asarray(v, float), a, b)
+            return float(c) if np.ndim(c) == 0 else c
+
+        lg = lambda v: math.log10(v) if v > 0 else -math.inf  # noqa: E731
+        return self._replace(ci_low=clip(self.ci_low, low, high), ci_high=clip(self.ci_high, low, high),
+                             log10_ci_low=clip(self.log10_ci_low, lg(low), lg(high)),
+                             log10_ci_high=clip(self.log10_ci_high, lg(low), lg(high)))
+
 
 class EngineState(NamedTuple):
     """Resumable accumulator state (host numpy arrays; the statistics flattened and concatenated
@@ -280,8 +296,8 @@ def _fold(log_mask, carry, blk):
         zero = jnp.zeros((), hi.dtype)
         fa = jnp.where(hi > -jnp.inf, jnp.exp(jnp.where(hi > -jnp.inf, hi, zero) - jnp.where(mx > -jnp.inf, mx, zero)),
                        zero)
-        fb = jnp.where(mxb > -jnp.inf, jnp.exp(jnp.where(mxb > -jnp.inf, mxb, zero) - jnp.where(mx > -jnp.inf, mx, zero)),
-                       zero)
+        fb = jnp.where(mxb > -jnp.inf,
+                       jnp.exp(jnp.where(mxb > -jnp.inf, mxb, zero) - jnp.where(mx > -jnp.inf, mx, zero)), zero)
         hi2 = jnp.where(lm, mx, hi2)
         lo2 = jnp.where(lm, lo * fa + sb * fb, lo2)
         m2n = jnp.where(lm, m2 * fa * fa + m2b * fb * fb, m2n)
@@ -335,18 +351,38 @@ def _run_batch(static_fn, layout, log_mask, chunk, slots, mesh, leaves, key, fir
     return n_done, hi, lo, m2, bad
 
 
-def device_mesh(num_devices: int | None = None):
-    """A 1-D mesh (axis ``"mc"``) over the first ``num_devices`` devices (all by default); None for one device.
+def device_mesh(num_devices=None):
+    """A 1-D mesh (axis ``"mc"``) over the first ``num_devices`` devices (all by default), or over the given
+    sequence of devices (e.g. ``jax.local_devices()``); None for one device.
 
-    Under ``jax.distributed.initialize()`` the devices of every host take part.
+    Under ``jax.distributed.initialize()`` the devices of every process take part: every process must then
+    make the same call, and a mesh that leaves out some processes' devices is refused (each process would
+    run a different program). ``devices=jax.local_devices()`` keeps a process on its own devices (sweeps
+    spread over processes point by point, :func:`irsjax.distributed.run_sweep_by_point`).
     """
     devs = jax.devices()
-    n = len(devs) if num_devices is None else int(num_devices)
-    if n <= 0 or n > len(devs):
-        raise ValueError(f"devices must be between 1 and {len(devs)} (the devices present), got {num_devices}")
+    if num_devices is not None and not isinstance(num_devices, (int, np.integer)):
+        chosen = list(num_devices)
+        if not chosen:
+            raise ValueError("devices must not be an empty sequence")
+        if len(chosen) == 1:
+            return None
+        devs, n = chosen, len(chosen)
+    else:
+        n = len(devs) if num_devices is None else int(num_devices)
+        if n <= 0 or n > len(devs):
+            raise ValueError(f"devices must be between 1 and {len(devs)} (the devices present), got {num_devices}")
     if n == 1:
         return None
-    return jax.sharding.Mesh(np.array(devs[:n]), ("mc",))
+    devs = devs[:n]
+    if jax.process_count() > 1:
+        owners = {d.process_index for d in devs}
+        if len(owners) > 1 and len(owners) < jax.process_count():
+            raise ValueError(f"devices={num_devices!r} spans processes {sorted(owners)} of {jax.process_count()}: "
+                             "use all devices, one, or this process's local devices")
+        if jax.process_index() not in owners:
+            raise ValueError(f"devices={num_devices!r} holds none of this process's devices")
+    return jax.sharding.Mesh(np.array(devs), ("mc",))
 
 
 def _accum_dtype():
@@ -425,7 +461,8 @@ def _finalize_one(total, m2, n, is_prob, confidence, ci_method):
     se = math.sqrt(var / n) if n else float("nan")
     if is_prob:
         events = total
-        lo, hi = (clopper_pearson_interval if ci_method == "clopper-pearson" else wilson_interval)(events, n, confidence)
+        interval = clopper_pearson_interval if ci_method == "clopper-pearson" else wilson_interval
+        lo, hi = interval(events, n, confidence)
         return Estimate(mean, se, lo, hi, n, var, "probability", events)
     z = _z(confidence)
     return Estimate(mean, se, mean - z * se, mean + z * se, n, var, "mean")
@@ -484,15 +521,70 @@ def finalize(state: EngineState, *, probabilities=(), confidence=0.95, ci_method
     return out
 
 
-def _should_stop(est: Estimates, target_rel_error, min_events, stop_on):
-    names = stop_on if stop_on is not None else list(est)
-    ok = True
-    if target_rel_error is not None:
-        ok &= all(bool(np.all(est[n].rel_error <= target_rel_error)) for n in names)
-    if min_events is not None:
-        probs = [n for n in names if est[n].kind == "probability"]
-        ok &= all(bool(np.all(est[n].events >= min_events)) for n in probs)
-    return ok
+_NO_EVENT_BOUND = -math.log(0.05)  # 95% upper bound on a rate after n event-free trials: 2.996 / n ("rule of three")
+
+
+def stopping_status(est: Estimates, *, target_rel_error=None, min_events=None, stop_on=None,
+                    num_samples=None) -> dict:
+    """Where each statistic stands against a stopping rule: ``{name: {"reached", "unreachable"}}``
+    (boolean arrays of the statistic's shape).
+
+    ``reached``: the relative error is at most ``target_rel_error`` and (probabilities) at least
+    ``min_events`` events were seen. ``unreachable``: not reached, no realisation so far differed from 0
+    (no event), and even the 95% upper bound of the rate of nonzero realisations, ``2.996 / n`` after
+    ``n`` samples, cannot reach the target within ``num_samples``: a statistic that is nonzero with
+    probability ``q`` has a relative error of at least ``sqrt((1 - q) / (N q))`` after ``N`` samples, so
+    the target ``e`` needs ``q >= 1 / (1 + N e**2)``, and ``min_events = m`` needs ``q >= m / N``.
+    The engine stops when every entry of every statistic in ``stop_on`` (default: all) is reached or
+    unreachable.
+
+    >>> e = Estimates(z=Estimate(0.0, 0.0, 0.0, 0.0, 40_000, 0.0, "probability", 0.0),
+    ...               x=Estimate(2.0, 0.01, 1.98, 2.02, 40_000, 4.0))
+    >>> st = stopping_status(e, target_rel_error=0.01, num_samples=10**8)
+    >>> bool(st["x"]["reached"]), bool(st["z"]["reached"]), bool(st["z"]["unreachable"])
+    (True, False, True)
+    """
+    names = list(est) if stop_on is None else list(stop_on)
+    out = {}
+    for name in names:
+        e = est[name]
+        n = int(e.num_samples)
+        shape = np.shape(e.mean)
+        reached = np.ones(shape, bool)
+        need_q = 0.0  # the smallest rate of nonzero realisations that could still reach the rule
+        if target_rel_error is not None:
+            with np.errstate(invalid="ignore"):
+                reached &= relative_error(e) <= target_rel_error
+            if num_samples is not None:
+                need_q = max(need_q, 1.0 / (1.0 + float(num_samples) * float(target_rel_error) ** 2))
+        if min_events is not None and e.kind == "probability":
+            reached &= np.asarray(e.events, float) >= min_events
+            if num_samples is not None:
+                need_q = max(need_q, float(min_events) / float(num_samples))
+        silent = ((np.asarray(e.mean, float) == 0) & (np.nan_to_num(np.asarray(e.variance, float)) == 0)
+                  & ~np.isfinite(np.asarray(e.log10_mean, float)))  # (a log-space mean below float range is not 0)
+        bound = _NO_EVENT_BOUND / n if n > 0 else 1.0
+        unreachable = ~reached & silent & (num_samples is not None) & (bound < need_q)
+        out[name] = {"reached": reached, "unreachable": unreachable}
+    return out
+
+
+def relative_error(e: Estimate, confidence: float = 0.95):
+    """``std_err / |mean|`` (inf for a zero mean); for a log-space statistic whose mean is below the float
+    range, the relative error its log10 interval implies."""
+    rel = np.asarray(e.rel_error, float)
+    l10, hi = np.asarray(e.log10_mean, float), np.asarray(e.log10_ci_high, float)
+    with np.errstate(invalid="ignore", over="ignore"):
+        fix = np.isfinite(l10) & np.isfinite(hi) & ~np.isfinite(rel)
+        if np.any(fix):
+            rel = np.where(fix, (10.0 ** np.where(fix, hi - l10, 0.0) - 1.0) / _z(confidence), rel)
+    return rel
+
+
+def _should_stop(est: Estimates, target_rel_error, min_events, stop_on, num_samples=None):
+    st = stopping_status(est, target_rel_error=target_rel_error, min_events=min_events, stop_on=stop_on,
+                         num_samples=num_samples)
+    return all(bool(np.all(s["reached"] | s["unreachable"])) for s in st.values())
 
 
 _SHAPE_CACHE: dict = {}
@@ -559,7 +651,8 @@ def estimate(
       resume: continue from a previous :class:`EngineState` (same key, same fn).
       checkpoint: called with the state after every batch (e.g. to save it).
       devices: shard each batch over this many devices (default: all of
-        ``jax.devices()``); the numbers do not depend on it.
+        ``jax.devices()``), or over a sequence of devices (``jax.local_devices()``); the numbers do
+        not depend on it.
       log_space: statistics that ``fn`` returns as the natural *log* of a nonnegative quantity
         (``-inf`` for 0), e.g. a conditional outage probability: the engine estimates the mean of
         ``exp(value)`` with a streaming log-sum-exp, so tails far below float32's range (1e-81, ...)
@@ -632,7 +725,8 @@ def estimate(
         while next_block < total_blocks:
             nc = min(chunks, -(-(total_blocks - next_block) // chunk))
             n_done, hi, lo, m2, bad = _run_batch(
-                static_fn, layout, log_mask, chunk, slots if mesh is not None else 0, mesh, leaves, key, jnp.uint32(next_block), jnp.int32(nc),
+                static_fn, layout, log_mask, chunk, slots if mesh is not None else 0, mesh, leaves, key,
+                jnp.uint32(next_block), jnp.int32(nc),
                 jnp.uint32(num_samples // BLOCK), jnp.int32(num_samples % BLOCK), n_done, hi, lo, m2,
             )
             next_block = min(next_block + nc * chunk, total_blocks)
@@ -650,7 +744,7 @@ def estimate(
                 checkpoint(state)
             if (target_rel_error is not None or min_events is not None) and done >= min_samples:
                 est = finalize(state, probabilities=probabilities, confidence=confidence, ci_method=ci_method)
-                if _should_stop(est, target_rel_error, min_events, stop_on):
+                if _should_stop(est, target_rel_error, min_events, stop_on, num_samples):
                     break
     finally:
         if bar is not None:
@@ -726,6 +820,142 @@ def mean(fn, key, num_samples: int, *, args: tuple = (), statistics: Sequence[st
         log_space = tuple(n for n in getattr(fn, "LOG_SPACE", ()) if n in out)
     leaves, static_fn = split_dynamic((fn, args))
     return _mean_jit(static_fn, leaves, key, num_samples, names, tuple(n for n in names if n in log_space))
+
+
+class MemoryEstimate(NamedTuple):
+    """Memory one engine step needs on one device (see :func:`memory_estimate`)."""
+
+    bytes: int  # estimated peak bytes per device while one chunk is evaluated
+    realisations: int  # realisations evaluated at once per device (one chunk)
+    method: str  # "upper bound" (sum of every intermediate, no reuse) or "XLA memory analysis"
+    available: int | None  # free bytes per device (None: unknown)
+    device: str
+
+    @property
+    def fits(self) -> bool:
+        return self.available is None or self.bytes <= self.available
+
+
+def available_memory(devices: int | None = None) -> int | None:
+    """Free memory per device in bytes: the allocator's limit minus what is in use on an accelerator;
+    on CPU the host's available memory (``MemAvailable``) shared by the ``devices`` (simulated) devices.
+    ``IRSJAX_MEMORY_LIMIT`` (bytes, or with a suffix: ``8G``, ``512M``) overrides it. None when unknown."""
+    import os
+
+    env = os.environ.get("IRSJAX_MEMORY_LIMIT", "").strip()
+    if env:
+        return parse_bytes(env)
+    dev = jax.local_devices()[0]
+    try:
+        st = dev.memory_stats() or {}
+    except Exception:  # noqa: BLE001 - not every backend reports memory
+        st = {}
+    if st.get("bytes_limit"):
+        return int(st["bytes_limit"]) - int(st.get("bytes_in_use", 0))
+    if dev.platform != "cpu":
+        return None
+    try:
+        with open("/proc/meminfo") as f:
+            info = dict(line.split(":", 1) for line in f)
+        avail = int(info["MemAvailable"].split()[0]) * 1024
+    except (OSError, KeyError, ValueError):
+        try:
+            avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            return None
+    n = len(jax.devices()) if devices is None else int(devices)
+    return avail // max(n, 1)
+
+
+def parse_bytes(text) -> int:
+    """``"8G"``, ``"512M"``, ``"1.5e9"`` -> bytes (powers of 1024 for K/M/G/T).
+
+    >>> parse_bytes("2G"), parse_bytes("1024")
+    (2147483648, 1024)
+    """
+    t = str(text).strip().upper().removesuffix("B").removesuffix("I")
+    mult = {"K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}.get(t[-1:], 1)
+    v = float(t[:-1] if mult > 1 else t)
+    if not math.isfinite(v) or v < 0:
+        raise ValueError(f"not a memory size: {text!r}")
+    return int(v * mult)
+
+
+def format_bytes(n) -> str:
+    """``1536 -> '1.5 KiB'``."""
+    n = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if abs(n) < 1024 or unit == "PiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+
+
+def _jaxpr_bytes(jaxpr) -> int:
+    """Sum of the sizes of every intermediate of a jaxpr (and its sub-jaxprs): no buffer reuse."""
+    total = 0
+    for eqn in jaxpr.eqns:
+        for v in eqn.outvars:
+            aval = getattr(v, "aval", None)
+            if hasattr(aval, "shape") and hasattr(aval, "dtype"):
+                try:
+                    total += int(np.prod(aval.shape, dtype=np.int64)) * np.dtype(aval.dtype).itemsize
+                except TypeError:  # key types and other extended dtypes
+                    total += int(np.prod(aval.shape, dtype=np.int64)) * 8
+        for p in eqn.params.values():
+            for sub in (p if isinstance(p, (list, tuple)) else (p,)):
+                inner = getattr(sub, "jaxpr", sub)
+                if hasattr(inner, "eqns"):
+                    total += _jaxpr_bytes(inner)
+    return total
+
+
+def memory_estimate(fn, key, *, args: tuple = (), batch_size: int | None = None, devices: int | None = None,
+                    compile: bool | None = None, log_space: Sequence[str] | None = None) -> MemoryEstimate:
+    """Peak memory per device of one step of :func:`estimate` (one chunk, :func:`chunk_blocks`).
+
+    Memory is bounded by the chunk, not by the sample count or the batch size. The estimate is an
+    upper bound (every intermediate of one realisation, times the realisations of a chunk, without
+    buffer reuse) when that bound is under half the available memory; otherwise (or with
+    ``compile=True``) the engine's batch program is compiled and XLA's memory analysis read
+    (temporaries + arguments + outputs), which is what the run will need.
+
+    >>> import jax
+    >>> m = memory_estimate(lambda k: {"x": jax.random.normal(k, (4,))}, jax.random.key(0))
+    >>> m.realisations >= BLOCK and m.bytes > 0
+    True
+    """
+    mesh = device_mesh(devices)
+    ndev = 1 if mesh is None else mesh.devices.size
+    chunk = chunk_blocks()
+    args = tuple(jax.tree_util.tree_map(lambda a: jnp.asarray(a) if isinstance(a, (int, float, complex)) and
+                                        not isinstance(a, bool) else a, a) for a in args)
+    avail = available_memory(ndev)
+    dev = str(jax.local_devices()[0])
+    realisations = chunk * BLOCK
+    if compile is not True:
+        jaxpr = jax.make_jaxpr(lambda k: fn(k, *args))(key)
+        upper = _jaxpr_bytes(jaxpr.jaxpr) * realisations
+        if compile is False or avail is None or upper <= avail // 2:
+            return MemoryEstimate(int(upper), realisations, "upper bound", avail, dev)
+    leaves, static_fn = split_dynamic((fn, args))
+    shapes = _statistic_shapes(fn, args, static_fn, leaves, key)
+    if log_space is None:
+        log_space = tuple(n for n in getattr(fn, "LOG_SPACE", ()) if n in shapes)
+    state = init_state(shapes, log_names=log_space)
+    bs = default_batch_size() if batch_size is None else int(batch_size)
+    chunks = max(1, -(-bs // (BLOCK * chunk)))
+    slots = -(-chunks // ndev)
+    dt = state.sum_hi.dtype
+    acc = jnp.zeros(state.sum_hi.shape, dt)
+    lowered = _run_batch.lower(static_fn, state.layout, state.log_mask, chunk, slots if mesh is not None else 0, mesh,
+                               leaves, key, jnp.uint32(0), jnp.int32(1), jnp.uint32(1), jnp.int32(0),
+                               jnp.asarray(0, dt), acc, acc, acc)
+    ma = lowered.compile().memory_analysis()
+    if ma is None:
+        return MemoryEstimate(0, realisations, "unknown", avail, dev)
+    used = (int(ma.temp_size_in_bytes) + int(ma.argument_size_in_bytes) + int(ma.output_size_in_bytes)
+            - int(getattr(ma, "alias_size_in_bytes", 0)))
+    return MemoryEstimate(used, realisations, "XLA memory analysis", avail, dev)
 
 
 def variance_reduction(plain: Estimate, improved: Estimate) -> float:

@@ -27,6 +27,7 @@ import jax
 from irsjax import montecarlo
 from irsjax.config import merge_dynamic, split_dynamic
 from irsjax.montecarlo import Estimate, EngineState
+from irsjax.params import Param, ParameterError, find_param, parse_values, resolve  # noqa: F401 (re-exported)
 
 
 PRNG_IMPLS = ("threefry", "rbg", "unsafe_rbg")
@@ -35,71 +36,6 @@ device count and batch size. ``rbg``: faster on GPU/TPU (hardware RNG bits, thre
 derivation), same reproducibility guarantees on one backend and jax version, but different numbers from
 threefry and possibly across backends/jax versions. ``unsafe_rbg``: fastest; key derivation (split/fold_in)
 has no quality guarantees either, so use it for throughput tests, not for published curves."""
-
-
-class ParameterError(ValueError):
-    """Bad user input; the message names the culprit and fits on one line."""
-
-
-@dataclass(frozen=True)
-class Param:
-    """One scenario parameter: name, default, unit, help, type and bounds."""
-
-    name: str
-    default: Any
-    unit: str = ""
-    help: str = ""
-    kind: type = float
-    minimum: float | None = None
-    maximum: float | None = None
-    exclusive_minimum: bool = False
-    choices: tuple | None = None
-    sweepable: bool = True
-
-    def coerce(self, value: Any) -> Any:
-        """Convert (from a string or number) and validate one value."""
-        name = self.name
-        if self.kind is bool:
-            if isinstance(value, bool):
-                v = value
-            elif str(value).lower() in ("1", "true", "yes", "on"):
-                v = True
-            elif str(value).lower() in ("0", "false", "no", "off"):
-                v = False
-            else:
-                raise ParameterError(f"parameter '{name}' must be true or false, got {value!r}")
-        elif self.kind is int:
-            try:
-                f = float(value)
-            except (TypeError, ValueError):
-                raise ParameterError(f"parameter '{name}' must be an integer, got {value!r}") from None
-            if not math.isfinite(f) or f != int(f):
-                raise ParameterError(f"parameter '{name}' must be an integer, got {value!r}")
-            v = int(f)
-        elif self.kind is float:
-            try:
-                v = float(value)
-            except (TypeError, ValueError):
-                raise ParameterError(f"parameter '{name}' must be a number, got {value!r}") from None
-            if not math.isfinite(v):
-                raise ParameterError(f"parameter '{name}' must be finite, got {value!r}")
-        else:
-            v = str(value)
-        if self.choices is not None and v not in self.choices:
-            raise ParameterError(f"parameter '{name}' must be one of {list(self.choices)}, got {value!r}")
-        if self.minimum is not None:
-            if self.exclusive_minimum and not v > self.minimum:
-                raise ParameterError(f"parameter '{name}' must be > {self.minimum}, got {value!r}")
-            if not self.exclusive_minimum and not v >= self.minimum:
-                raise ParameterError(f"parameter '{name}' must be >= {self.minimum}, got {value!r}")
-        if self.maximum is not None and not v <= self.maximum:
-            raise ParameterError(f"parameter '{name}' must be <= {self.maximum}, got {value!r}")
-        return v
-
-    def describe(self) -> str:
-        unit = f" [{self.unit}]" if self.unit else ""
-        extra = f" (one of {', '.join(map(str, self.choices))})" if self.choices else ""
-        return f"{self.name}{unit} = {self.default}: {self.help}{extra}"
 
 
 @dataclass(frozen=True)
@@ -112,12 +48,19 @@ class Panel:
 
 @dataclass(frozen=True)
 class Series:
-    """A curve: label (results.json key), panel, and whether it is analytical."""
+    """A curve: label (results.json key), panel, and whether it is analytical.
+
+    ``bounds = (low, high)`` declares the range of the quantity (a probability: ``(0, 1)``); its
+    confidence intervals are clipped to it (a normal-theory interval of a mean near 1 may exceed 1).
+    Default ``None``: ``(0, 1)`` when the series shares its panel with binomial-probability series
+    (the panel's axis is a probability), unbounded otherwise.
+    """
 
     label: str
     panel: str
     analytical: bool = False
     description: str = ""
+    bounds: tuple | None = None
 
 
 @dataclass
@@ -143,6 +86,9 @@ class Scenario:
     gathers the points' ``ctx.estimate`` calls, evaluates them together (one pass; identical calls
     once) and hands every point its own estimates. A point function must therefore be a
     deterministic function of its parameters up to each ``ctx.estimate`` call.
+
+    ``headline`` names the series a stopping rule (``--target-rel-error``) applies to unless the
+    user chooses others (``--stop-on``); default: the first Monte Carlo (non-analytical) series.
     """
 
     name: str
@@ -159,13 +105,16 @@ class Scenario:
     x_label: str | None = None
     x_scale: str = "linear"
     shared_draws: tuple = ()
+    headline: str | None = None
 
     def param(self, name: str) -> Param:
-        for p in self.params:
-            if p.name == name:
-                return p
-        known = ", ".join(p.name for p in self.params)
-        raise ParameterError(f"unknown parameter '{name}' for scenario '{self.name}' (known: {known})")
+        return find_param(self.params, name, self.name)
+
+    def headline_label(self) -> str | None:
+        """The series a stopping rule applies to by default: ``headline``, else the first Monte Carlo series."""
+        if self.headline is not None:
+            return self.headline
+        return next((s.label for s in self.series if not s.analytical), None)
 
     def defaults(self) -> dict:
         return {p.name: p.default for p in self.params}
@@ -182,73 +131,6 @@ class Scenario:
             lines += [f"  {k}: {', '.join(f'{a}={b}' for a, b in v.items())}" for k, v in self.presets.items()]
         lines += ["", "series: " + ", ".join(s.label for s in self.series)]
         return "\n".join(lines)
-
-
-def parse_values(param: Param, text: str) -> list:
-    """``"v1,v2"`` or ``"start:stop:step"`` (stop included) -> coerced values."""
-    text = str(text).strip()
-    if ":" in text and param.kind in (int, float):
-        parts = text.split(":")
-        if len(parts) != 3:
-            raise ParameterError(f"parameter '{param.name}': range must be start:stop:step, got {text!r}")
-        try:
-            a, b, s = (float(p) for p in parts)
-        except ValueError:
-            raise ParameterError(f"parameter '{param.name}': range must be numbers start:stop:step, got {text!r}") from None
-        if not all(map(math.isfinite, (a, b, s))) or s == 0 or (b - a) / s < 0:
-            raise ParameterError(f"parameter '{param.name}': empty or infinite range {text!r}")
-        n = int(math.floor((b - a) / s + 1e-9)) + 1
-        if n > 100_000:
-            raise ParameterError(f"parameter '{param.name}': range {text!r} has too many points ({n})")
-        raw = [a + i * s for i in range(n)]
-        return [param.coerce(round(v, 12)) for v in raw]
-    items = [t for t in text.split(",")]
-    if any(t.strip() == "" for t in items):
-        raise ParameterError(f"parameter '{param.name}': empty value in {text!r}")
-    return [param.coerce(t.strip()) for t in items]
-
-
-def resolve(scenario: Scenario, overrides: Mapping[str, str]) -> tuple[dict, str, list]:
-    """Validate ``--set`` overrides -> (params, sweep name, sweep values)."""
-    overrides = dict(overrides)
-    params = scenario.defaults()
-    preset = overrides.pop("preset", None)
-    if preset is not None:
-        if preset not in scenario.presets:
-            raise ParameterError(f"unknown preset '{preset}' for scenario '{scenario.name}' "
-                                 f"(known: {', '.join(scenario.presets) or 'none'})")
-        base = {k: str(v) for k, v in scenario.presets[preset].items()}
-        base.update(overrides)
-        overrides = base
-    sweep_name = overrides.pop("sweep", None)
-    multi = {}
-    for name, text in overrides.items():
-        p = scenario.param(name)
-        vals = parse_values(p, text)
-        if len(vals) == 1 and name != sweep_name:
-            params[name] = vals[0]
-        else:
-            multi[name] = vals
-    if sweep_name is None:
-        if len(multi) > 1:
-            raise ParameterError(f"several parameters have several values ({', '.join(multi)}); choose one with --set sweep=NAME")
-        sweep_name = next(iter(multi)) if multi else scenario.sweep
-    p = scenario.param(sweep_name)
-    if not p.sweepable:
-        raise ParameterError(f"parameter '{sweep_name}' cannot be swept")
-    for name in multi:
-        if name != sweep_name:
-            raise ParameterError(f"parameter '{name}' has several values but the sweep is over '{sweep_name}'")
-    if sweep_name in multi:
-        values = multi[sweep_name]
-    elif sweep_name in overrides:
-        values = parse_values(p, overrides[sweep_name])
-    elif sweep_name == scenario.sweep:
-        values = [p.coerce(v) for v in scenario.sweep_values]
-    else:
-        values = [params[sweep_name]]
-    params[sweep_name] = values[0]
-    return params, sweep_name, values
 
 
 class _Deferred(Exception):
@@ -276,6 +158,159 @@ def _freeze(v):
     return v
 
 
+class SweepProgress:
+    """Progress hooks of :func:`run_sweep` (this base class ignores them; the command line draws an
+    overall bar or prints a line every few seconds). ``engine_*`` bracket one Monte Carlo pass (one
+    ``ctx.estimate`` call of a point, or of every point of a shared-draw sweep at once)."""
+
+    def start(self, *, points: int, resumed: int, sweep_name: str):
+        """The sweep begins: ``points`` in all, ``resumed`` of them finished by an earlier (interrupted) run."""
+
+    def engine_start(self, *, label: str, samples: int, done: int, points: int):
+        """A pass over ``points`` sweep points begins (``done`` samples resumed from a checkpoint)."""
+
+    def engine_update(self, done: int, total: int, expected: int | None = None):
+        """``done`` of the pass's ``total`` samples are finished (after every batch); ``expected``: with a
+        stopping rule, the samples the pass will likely need (projected from the relative errors so far)."""
+
+    def engine_end(self):
+        """The pass is finished (or stopped early, or failed)."""
+
+    def point_done(self, index: int, x, elapsed: float, resumed: bool):
+        """Point ``index`` (value ``x``) is finished; ``resumed``: it was finished by an earlier run."""
+
+    def warn(self, message: str):
+        """A warning (also stored in ``results["warnings"]``)."""
+
+
+class InsufficientMemoryError(ParameterError):
+    """A configuration that does not fit in memory (refused before it runs)."""
+
+
+class _Tagged(Estimate):
+    """A stand-in estimate that remembers which engine statistic it stands for (see :func:`_probe_point`)."""
+
+    def at(self, index):
+        r = _Tagged(*Estimate.at(self, index))
+        r.tag = self.tag
+        return r
+
+
+class _Run:
+    """What the points of one :func:`run_sweep` share: checkpoints, progress, the stopping rule's plan and
+    log, and the memory checks (once per program structure)."""
+
+    def __init__(self, *, store=None, reporter=None, engine_progress=False, target_rel_error=None, min_events=None,
+                 stop_plan=None, labels_of=None, memory_check=True, memory_hint=""):
+        self.store, self.reporter, self.engine_progress = store, reporter or SweepProgress(), engine_progress
+        self.target_rel_error, self.min_events = target_rel_error, min_events
+        self.stop_plan = stop_plan  # {call index: statistic names} or None (every statistic)
+        self.labels_of = labels_of or {}  # {(call index, statistic): [series labels]}
+        self.memory_check, self.memory_hint = memory_check, memory_hint
+        self._checked = set()
+        self.log = []  # one record per (pass, stopping statistic) that did not reach the rule
+
+    @property
+    def rule(self) -> bool:
+        return self.target_rel_error is not None or self.min_events is not None
+
+    def check_memory(self, fn, args, key, kw, points):
+        if not self.memory_check:
+            return
+        leaves, static = split_dynamic((fn, tuple(args)))
+        devices = kw.get("devices")
+        if devices is not None and not isinstance(devices, (int, np.integer)):  # a sequence of devices
+            devices = tuple(str(d) for d in devices)
+        ck = (static, tuple((np.shape(v), np.result_type(v).str) for v in leaves), devices)
+        if ck in self._checked:
+            return
+        self._checked.add(ck)
+        m = montecarlo.memory_estimate(fn, key, args=args, batch_size=kw.get("batch_size"), devices=kw.get("devices"),
+                                      log_space=kw.get("log_space"))
+        if m.fits:
+            return
+        fmt = montecarlo.format_bytes
+        what = f"{m.realisations:,} realisations" + (f" x {points} sweep points" if points > 1 else "")
+        fixes = [f"lower the sizes ({self.memory_hint})" if self.memory_hint else "lower the sizes"]
+        if points > 1:
+            fixes.append("sweep fewer points at once (a shared-draw pass holds every point)")
+        if m.realisations > montecarlo.BLOCK:
+            fixes.append(f"set IRSJAX_CHUNK_BLOCKS below {m.realisations // montecarlo.BLOCK}")
+        raise InsufficientMemoryError(
+            f"not enough memory: one engine step ({what}) needs about {fmt(m.bytes)} per device ({m.method}) but "
+            f"{fmt(m.available)} is available on {m.device}; {' or '.join(fixes)} (--batch-size does not lower "
+            f"it: memory is bounded per engine step; IRSJAX_MEMORY_LIMIT overrides the available memory)")
+
+    def engine(self, fn, key, samples, *, args=(), tag, label, call, xs=None, x=None, kw) -> montecarlo.Estimates:
+        """One Monte Carlo pass: memory check, resume, checkpoints, progress, stopping log. ``xs``: the sweep
+        values along the statistics' leading point axis (a shared-draw pass); else ``x``: the point's value
+        (None: every point)."""
+        store, rep = self.store, self.reporter
+        points = 1 if xs is None else len(xs)
+        self.check_memory(fn, args, key, kw, points)
+        resume = store.engine_state(tag) if store is not None else None
+
+        def checkpoint(st):
+            if store is not None:
+                store.save_engine_state(tag, st)
+            rep.engine_update(st.num_samples, samples, expected=self.expected_samples(st, kw, samples))
+
+        rep.engine_start(label=label, samples=samples, done=resume.num_samples if resume is not None else 0,
+                         points=points)
+        try:
+            est = montecarlo.estimate(fn, key, samples, args=args, resume=resume, checkpoint=checkpoint,
+                                      progress=(label if self.engine_progress else False), **kw)
+        finally:
+            rep.engine_end()
+        if self.rule:
+            self._log_stopping(est, kw, samples, call, xs, x)
+        return est
+
+    def expected_samples(self, state, kw, samples):
+        """With ``--target-rel-error``: the samples the pass will likely need, ``n (r / E)^2`` for the worst
+        relative error ``r`` among the stopping statistics after ``n`` samples (at most ``samples``; None
+        without the rule or while a statistic has no events)."""
+        target = kw.get("target_rel_error")
+        n = state.num_samples
+        if target is None or n <= 0:
+            return None
+        est = montecarlo.finalize(state, probabilities=kw.get("probabilities", ()))
+        names = kw.get("stop_on") or [k for k in est if not k.endswith("@diff")]
+        worst = 0.0
+        for name in names:
+            if name in est:
+                with np.errstate(invalid="ignore"):
+                    r = np.asarray(montecarlo.relative_error(est[name]), float)
+                worst = max(worst, float(np.max(np.where(np.isnan(r), np.inf, r), initial=0.0)))
+        if not math.isfinite(worst):
+            return None
+        return int(min(samples, max(n, math.ceil(n * (worst / target) ** 2))))
+
+    def _log_stopping(self, est, kw, samples, call, xs, x_single):
+        names = kw.get("stop_on") or [n for n in est if not n.endswith("@diff")]
+        st = montecarlo.stopping_status(est, target_rel_error=kw.get("target_rel_error"),
+                                        min_events=kw.get("min_events"), stop_on=names, num_samples=samples)
+        for name, s in st.items():
+            e = est[name]
+            rel = montecarlo.relative_error(e)
+            ev = np.asarray(e.events, float)
+            pts = [x_single] if xs is None else list(xs)
+            for j, x in enumerate(pts):
+                sel = (lambda a: a) if xs is None else (lambda a, j=j: a[j])
+                reached, unreach = np.asarray(sel(s["reached"])), np.asarray(sel(s["unreachable"]))
+                if bool(np.all(reached)):
+                    continue
+                r = sel(rel)
+                worst = float(np.max(np.where(np.isfinite(r), r, np.inf)))
+                rec = {"statistic": name, "series": list(self.labels_of.get((call, name), [])), "call": call,
+                       "x": x, "num_samples": int(e.num_samples), "rel_error": worst if math.isfinite(worst) else None,
+                       "status": "no events" if bool(np.any(unreach)) else "not reached",
+                       "entries_not_reached": int(np.sum(~reached))}
+                if e.kind == "probability":
+                    rec["events"] = float(np.min(sel(ev)))
+                self.log.append(rec)
+
+
 class RunContext:
     """Handed to a scenario's ``point``: the key, sample budget and engine wiring.
 
@@ -287,7 +322,8 @@ class RunContext:
     """
 
     def __init__(self, *, key, samples, batch_size=None, progress=False, store=None, point_id="",
-                 target_rel_error=None, min_events=None, devices=None, replay=None, record=False, memo=None):
+                 target_rel_error=None, min_events=None, devices=None, replay=None, record=False, memo=None,
+                 run=None, x=None, probe=False):
         self.key = key
         self._memo = {} if memo is None else memo
         self.samples = int(samples)
@@ -301,7 +337,11 @@ class RunContext:
         self._calls = 0
         self._replay = replay
         self._record = record
+        self._run = run
+        self._x = x
+        self._probe = probe
         self.request = None
+        self.probed = {}  # probe mode: {call index: statistic names}
 
     def once(self, tag, compute: Callable):
         """``compute()`` evaluated once per run and shared by every point that asks with the same ``tag``
@@ -310,14 +350,40 @@ class RunContext:
             self._memo[tag] = compute()
         return self._memo[tag]
 
-    def _engine_kwargs(self, probabilities, batch_size, kwargs):
+    def _engine_kwargs(self, probabilities, batch_size, kwargs, call=0):
         kwargs = dict(kwargs)
         kwargs.setdefault("target_rel_error", self.target_rel_error)
         kwargs.setdefault("min_events", self.min_events)
         kwargs.setdefault("devices", self.devices)
         kwargs["probabilities"] = tuple(probabilities)
         kwargs["batch_size"] = self.batch_size if self.batch_size is not None else batch_size
+        run = self._run
+        if run is not None and run.stop_plan is not None and "stop_on" not in kwargs and (
+                kwargs["target_rel_error"] is not None or kwargs["min_events"] is not None):
+            names = run.stop_plan.get(call)
+            if names:
+                kwargs["stop_on"] = tuple(names)
         return kwargs
+
+    def _stand_ins(self, call, fn, args, key, kw):
+        """Probe mode: estimates of the right names and shapes that remember their statistic."""
+        args = tuple(jax.tree_util.tree_map(lambda a: jax.numpy.asarray(a) if isinstance(a, (int, float, complex))
+                                            and not isinstance(a, bool) else a, a) for a in args)
+        leaves, static = split_dynamic((fn, args))
+        shapes = montecarlo._statistic_shapes(fn, args, static, leaves, key)
+        self.probed[call] = tuple(sorted(shapes))
+        out = montecarlo.Estimates()
+        n = self.samples
+        for name, sh in shapes.items():
+            def full(v, sh=sh):
+                return float(v) if sh == () else np.full(sh, float(v))
+
+            prob = name in kw["probabilities"]
+            e = _Tagged(full(0.5), full(0.05), full(0.4), full(0.6), n, full(0.25),
+                        "probability" if prob else "mean", full(0.5 * n) if prob else float("nan"))
+            e.tag = (call, name)
+            out[name] = e
+        return out
 
     def estimate(self, fn, *, args=(), probabilities=(), samples=None, key=None, batch_size=None,
                  **kwargs) -> montecarlo.Estimates:
@@ -326,16 +392,22 @@ class RunContext:
         self._calls += 1
         if self._replay is not None and call < len(self._replay):
             return self._replay[call]
-        kw = self._engine_kwargs(probabilities, batch_size, kwargs)
+        kw = self._engine_kwargs(probabilities, batch_size, kwargs, call)
         key = self.key if key is None else key
         samples = self.samples if samples is None else samples
+        if self._probe:
+            return self._stand_ins(call, fn, args, key, kw)
         if self._record:
             self.request = EstimateRequest(fn, args, key, samples, kw)
             raise _Deferred
         tag = f"{self.point_id}#{call}"
+        if self._run is not None:
+            return self._run.engine(fn, key, samples, args=args, tag=tag, label=self.point_id, call=call,
+                                    x=self._x, kw=kw)
         resume = self.store.engine_state(tag) if self.store is not None else None
         checkpoint = (lambda st: self.store.save_engine_state(tag, st)) if self.store is not None else None
-        return montecarlo.estimate(fn, key, samples, args=args, progress=(f"{self.point_id}" if self.progress else False),
+        return montecarlo.estimate(fn, key, samples, args=args,
+                                   progress=(f"{self.point_id}" if self.progress else False),
                                    resume=resume, checkpoint=checkpoint, **kw)
 
 
@@ -404,9 +476,9 @@ def _split_point_estimates(est, num_points):
     return per, diffs
 
 
-def _run_shared(requests: dict, ctx_args: dict, tag: str, store, progress_label):
+def _run_shared(requests: dict, run: _Run, tag: str, xs: dict, call: int):
     """Evaluate the recorded requests ``{point index: EstimateRequest}`` of one round; returns
-    ``({point index: Estimates}, paired differences by group)``."""
+    ``({point index: Estimates}, paired differences by group)``. ``xs``: the sweep value of each point."""
     groups: dict = {}
     for i, rq in requests.items():
         groups.setdefault(rq.group_key(), []).append(i)
@@ -418,12 +490,10 @@ def _run_shared(requests: dict, ctx_args: dict, tag: str, store, progress_label)
         diff_idx = tuple(j for j in range(len(first.leaves)) if len({k[j] for k in keys}) > 1)
         kw = dict(first.kwargs)
         gtag = f"{tag}/{g}"
-        resume = store.engine_state(gtag) if store is not None else None
-        checkpoint = (lambda st, t=gtag: store.save_engine_state(t, st)) if store is not None else None
-        label = progress_label(len(idx)) if progress_label else False
+        label = f"{len(idx)} points, shared draws" if len(idx) > 1 else f"{xs[idx[0]]}"
         if not diff_idx:  # identical calls (e.g. an iteration-index axis): one run serves every point
-            est = montecarlo.estimate(first.fn, first.key, first.samples, args=first.args, resume=resume,
-                                      checkpoint=checkpoint, progress=label, **kw)
+            est = run.engine(first.fn, first.key, first.samples, args=first.args, tag=gtag, label=label, call=call,
+                             xs=None, kw=kw)
             for i in idx:
                 answers[i] = est
             continue
@@ -443,8 +513,8 @@ def _run_shared(requests: dict, ctx_args: dict, tag: str, store, progress_label)
         if kw.get("target_rel_error") is not None or kw.get("min_events") is not None:
             names = stop_on or list(montecarlo._statistic_shapes(first.fn, first.args, first.static, first.leaves,
                                                                  first.key))
-        est = montecarlo.estimate(fn, first.key, first.samples, resume=resume, checkpoint=checkpoint,
-                                  progress=label, stop_on=names, **kw)
+        est = run.engine(fn, first.key, first.samples, tag=gtag, label=label, call=call, xs=[xs[i] for i in idx],
+                         kw={**kw, "stop_on": names})
         per, diffs = _split_point_estimates(est, len(idx))
         for i, e in zip(idx, per):
             answers[i] = e
@@ -460,14 +530,22 @@ class PartialStore:
     """
 
     FILE = ".irsjax-partial.json"
+    written = False  # (class defaults: a subclass that sets up its own state still writes correctly)
+    _prepare = None
 
-    def __init__(self, out_dir: str, signature: str, interval: float = 2.0):
+    def __init__(self, out_dir: str, signature: str, interval: float = 2.0, prepare: Callable | None = None,
+                 load: bool = True):
+        """``prepare()`` is called before the first write (e.g. to create the directory only when there is
+        something to keep: a run that fails before its first batch leaves nothing behind); ``load=False``
+        ignores an existing file (it is replaced at the first write)."""
         self.path = os.path.join(out_dir, self.FILE)
         self.signature = signature
         self.interval = interval
+        self._prepare = prepare
+        self.written = False
         self._last = 0.0
         self.data = {"signature": signature, "points": {}, "engine": {}}
-        if os.path.exists(self.path):
+        if load and os.path.exists(self.path):
             try:
                 with open(self.path) as f:
                     d = json.load(f)
@@ -500,6 +578,12 @@ class PartialStore:
 
     def _write(self):
         self._last = time.monotonic()
+        if not self.written:
+            if self._prepare is not None:
+                self._prepare()
+            else:
+                os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+            self.written = True
         tmp = self.path + ".tmp"
         with open(tmp, "w") as f:
             json.dump(self.data, f)
@@ -526,7 +610,8 @@ def _encode_value(v):
 
 
 def signature_of(scenario_name, params, sweep_name, values, seed, samples, extra=()) -> str:
-    blob = json.dumps([scenario_name, params, sweep_name, values, seed, samples, list(extra)], sort_keys=True, default=str)
+    blob = json.dumps([scenario_name, params, sweep_name, values, seed, samples, list(extra)], sort_keys=True,
+                      default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -538,11 +623,12 @@ def _encode_point(scenario, res, elapsed):
             "extras": {k: float(v) for k, v in res.extras.items()}, "elapsed_s": float(elapsed)}
 
 
-def _shared_pass(scenario, points: dict, ctx_kw: dict, store, progress, sweep_name):
+def _shared_pass(scenario, points: dict, ctx_kw: dict, run: _Run, sweep_name):
     """Evaluate the points ``{index: params}`` with shared draws: rounds of recorded ``ctx.estimate`` calls,
     each round answered by one engine pass per group of compatible calls."""
     replays = {i: [] for i in points}
     pending, results, paired = dict(points), {}, []
+    xs = {i: p[sweep_name] for i, p in points.items()}
     t0 = time.perf_counter()
     rnd = 0
     while pending:
@@ -557,8 +643,7 @@ def _shared_pass(scenario, points: dict, ctx_kw: dict, store, progress, sweep_na
                 del pending[i]
         if not requests:
             break
-        label = (lambda n: f"{sweep_name}: {n} points, shared draws") if progress else None
-        answers, pr = _run_shared(requests, ctx_kw, f"shared#{rnd}", store, label)
+        answers, pr = _run_shared(requests, run, f"shared#{rnd}", xs, rnd)
         for i, est in answers.items():
             replays[i].append(est)
         paired += [(rnd, idx, d) for idx, d in pr]
@@ -567,29 +652,142 @@ def _shared_pass(scenario, points: dict, ctx_kw: dict, store, progress, sweep_na
     return {i: _encode_point(scenario, r, elapsed) for i, r in results.items()}, paired
 
 
+def _probe_point(scenario, params: dict, ctx_kw: dict):
+    """Run a point's function on stand-in estimates (no Monte Carlo): which engine statistic each series
+    label passes through, and the statistics of every ``ctx.estimate`` call.
+
+    Returns ``({label: (call index, statistic)}, {call index: statistic names})``.
+    """
+    ctx = RunContext(**{k: v for k, v in ctx_kw.items() if k != "run"}, point_id="probe", probe=True)
+    res = scenario.point(ctx, params)
+    labels = {}
+    for label, v in res.values.items():
+        tag = getattr(v, "tag", None)
+        if tag is not None:
+            labels[label] = tag
+    return labels, dict(ctx.probed)
+
+
+def _stop_plan(scenario: Scenario, names, labels: dict, calls: dict):
+    """``--stop-on`` names (series labels or engine statistics) -> ``({call: statistics}, {(call, stat): labels})``."""
+    plan: dict = {}
+    labels_of: dict = {}
+    series = {s.label: s for s in scenario.series}
+    all_stats = sorted({n for st in calls.values() for n in st})
+    for name in names:
+        if name in labels:
+            hits = [labels[name]]
+        else:
+            hits = [(c, name) for c, st in calls.items() if name in st]
+        if not hits:
+            if name in series and series[name].analytical:
+                raise ParameterError(f"--stop-on: series '{name}' is analytical (it has no Monte Carlo error to "
+                                     f"stop on)")
+            if name in series:
+                raise ParameterError(f"--stop-on: series '{name}' is not an engine statistic passed through by the "
+                                     f"scenario; name engine statistics instead ({', '.join(all_stats)})")
+            from irsjax.params import did_you_mean
+
+            mc = [s.label for s in scenario.series if not s.analytical]
+            raise ParameterError(f"--stop-on: unknown name '{name}'{did_you_mean(name, mc + all_stats)} "
+                                 f"(series: {', '.join(mc)}; engine statistics: {', '.join(all_stats)})")
+        for c, stat in hits:
+            if stat not in plan.setdefault(c, []):
+                plan[c].append(stat)
+            if name in series:
+                labels_of.setdefault((c, stat), []).append(name)
+    for (c, stat), labs in list(labels_of.items()):  # every label passing the statistic through, for the report
+        labels_of[(c, stat)] = sorted(set(labs) | {lab for lab, t in labels.items() if t == (c, stat)})
+    for c in plan:
+        for stat in plan[c]:
+            labels_of.setdefault((c, stat), sorted(lab for lab, t in labels.items() if t == (c, stat)))
+    return {c: tuple(v) for c, v in plan.items()}, labels_of
+
+
+def _stopping_summary(run: _Run, stop_on, resolved, target_rel_error, min_events, samples, sweep_name):
+    """``results["stopping"]`` and the warnings of a run with a stopping rule."""
+    log = list(run.log)
+    unreached = [r for r in log if r["status"] != "reached"]
+    warnings = []
+    by_stat: dict = {}
+    for r in unreached:
+        by_stat.setdefault((r["statistic"], r["status"], tuple(r["series"])), []).append(r)
+    for (stat, status, labs), recs in by_stat.items():
+        what = f"{'/'.join(labs)} (statistic {stat})" if labs else f"statistic {stat}"
+        xs = [r["x"] for r in recs if r["x"] is not None]
+        where = f" at {sweep_name} = {', '.join(map(str, xs))}" if xs else ""
+        rule = (f"--target-rel-error {target_rel_error:g}" if target_rel_error is not None else
+                f"min_events {min_events}")
+        n = max(r["num_samples"] for r in recs)
+        if status == "no events":
+            warnings.append(f"{rule} cannot be reached for {what}{where}: no events in {n:,} samples, so it stopped "
+                            f"there (the target is out of reach within --samples {samples:,} even at the 95% upper "
+                            f"bound of the event rate)")
+        else:
+            rel = [r["rel_error"] for r in recs if r["rel_error"] is not None]
+            worst = f"relative error {max(rel):.3g}" if rel else "relative error inf"
+            warnings.append(f"{rule} not reached for {what}{where}: {worst} after --samples {samples:,}")
+    return {"target_rel_error": target_rel_error, "min_events": min_events,
+            "stop_on": list(stop_on) if stop_on else [],
+            "statistics": resolved, "reached": not unreached, "unreached": unreached}, warnings
+
+
 def _encode_paired(paired, values):
     out = []
     for rnd, idx, diffs in paired:
         xs = [values[i] for i in idx]
         out.append({"call": rnd, "between": [[a, b] for a, b in zip(xs[:-1], xs[1:])],
-                    "statistics": {k: {"mean": np.atleast_1d(e.mean).tolist(), "ci_low": np.atleast_1d(e.ci_low).tolist(),
+                    "statistics": {k: {"mean": np.atleast_1d(e.mean).tolist(),
+                                       "ci_low": np.atleast_1d(e.ci_low).tolist(),
                                        "ci_high": np.atleast_1d(e.ci_high).tolist(),
                                        "std_err": np.atleast_1d(e.std_err).tolist()}
                                    for k, e in diffs.items()}})
     return out
 
 
+def _clip_bounded(scenario: Scenario, series: dict):
+    """Clip the CIs of bounded series (:attr:`Series.bounds`, or a panel of probabilities) to their range."""
+    prob_panels = {s.panel for s in scenario.series if series[s.label].get("kind") == "probability"}
+    for s in scenario.series:
+        b = s.bounds if s.bounds is not None else ((0.0, 1.0) if s.panel in prob_panels else None)
+        d = series[s.label]
+        if b is None or s.analytical:
+            continue
+        lo, hi = float(b[0]), float(b[1])
+        log_lo = math.log10(lo) if lo > 0 else -math.inf
+        log_hi = math.log10(hi) if hi > 0 else -math.inf
+        for k, a, z in (("ci_low", lo, hi), ("ci_high", lo, hi), ("log10_ci_low", log_lo, log_hi),
+                        ("log10_ci_high", log_lo, log_hi)):
+            if k in d:
+                d[k] = [None if v is None else (min(max(v, a), z) if np.ndim(v) == 0 else
+                                                np.clip(np.asarray(v, float), a, z).tolist()) for v in d[k]]
+
+
 def run_sweep(scenario: Scenario, params: dict, sweep_name: str, values: Sequence, *, seed: int = 0,
-              samples: int | None = None, batch_size: int | None = None, progress: bool = False,
+              samples: int | None = None, batch_size: int | None = None, progress: bool | SweepProgress = False,
               store: PartialStore | None = None, target_rel_error=None, min_events=None,
               on_point: Callable | None = None, prng: str = "threefry", devices: int | None = None,
-              shared_draws: bool = True) -> dict:
+              shared_draws: bool = True, stop_on: Sequence[str] | None = None, memory_check: bool = True) -> dict:
     """Run a scenario over a sweep; returns the results dictionary (results.json contract).
 
     With ``shared_draws`` (default) and a sweep over one of ``scenario.shared_draws``, every point is
     evaluated in one Monte Carlo pass over the same draws (``results["shared_draws"]`` says so, and
     ``derived["paired_differences"]`` holds the differences between consecutive points with their
     CIs); otherwise point by point (same key at every point: common random numbers either way).
+
+    Stopping rule: with ``target_rel_error`` (or ``min_events``) each Monte Carlo pass stops once the
+    statistics named by ``stop_on`` (series labels or engine statistic names; default the scenario's
+    headline series, :meth:`Scenario.headline_label`) reach it at every point of the pass, or cannot reach
+    it within ``samples`` (no event so far: see :func:`irsjax.montecarlo.stopping_status`). In a
+    shared-draw pass the rule therefore applies jointly to all points. Passes that compute none of the
+    chosen statistics apply the rule to all of theirs. ``results["stopping"]`` reports what was not
+    reached, and ``results["warnings"]`` says so in words.
+
+    ``progress``: ``True`` shows the engine's bar per pass; a :class:`SweepProgress` gets the hooks instead.
+    ``memory_check``: refuse (:class:`InsufficientMemoryError`) a pass whose estimated memory per device
+    (:func:`irsjax.montecarlo.memory_estimate`) exceeds the available memory, before it runs.
+    ``on_point(i, x, payload)`` is called for every point in order; ``payload["resumed"]`` is True for
+    points finished by an earlier, interrupted run.
     """
     samples = int(samples if samples is not None else scenario.default_samples)
     if samples <= 0:
@@ -600,16 +798,43 @@ def run_sweep(scenario: Scenario, params: dict, sweep_name: str, values: Sequenc
     t0 = time.perf_counter()
     series: dict[str, dict] = {s.label: {"mean": []} for s in scenario.series}
     extras: dict[str, list] = {}
-    ctx_kw = dict(key=key, samples=samples, batch_size=batch_size, progress=progress, store=store,
-                  target_rel_error=target_rel_error, min_events=min_events, devices=devices, memo={})
+    reporter = progress if hasattr(progress, "engine_start") else None  # a SweepProgress (or duck-typed one)
+    sizes = ", ".join(f"{p.name}={params.get(p.name)}" for p in scenario.params
+                      if p.kind is int and p.name != sweep_name)
+    if any(p.name == sweep_name and p.kind is int for p in scenario.params):
+        sizes = ", ".join(filter(None, [sizes, f"{sweep_name} up to {max(values)}"]))
+    run = _Run(store=store, reporter=reporter, engine_progress=(progress is True), target_rel_error=target_rel_error,
+               min_events=min_events, memory_check=memory_check, memory_hint=sizes)
+    if store is not None:
+        run.log = store.data.setdefault("stopping", [])
+    ctx_kw = dict(key=key, samples=samples, batch_size=batch_size, progress=False, store=store,
+                  target_rel_error=target_rel_error, min_events=min_events, devices=devices, memo={}, run=run)
     pids = [f"{sweep_name}={x}" for x in values]
     cache = {i: (store.point(pid) if store is not None else None) for i, pid in enumerate(pids)}
+    resumed = {i for i, c in cache.items() if c is not None}
     use_shared = bool(shared_draws) and sweep_name in scenario.shared_draws and len(values) > 1
+    resolved = []
+    if run.rule:
+        names = list(stop_on) if stop_on else ([scenario.headline_label()] if scenario.headline_label() else [])
+        first = next((i for i in range(len(values)) if cache[i] is None), None)
+        if first is not None and names:
+            labels, calls = _probe_point(scenario, {**params, sweep_name: values[first]}, ctx_kw)
+            try:
+                run.stop_plan, run.labels_of = _stop_plan(scenario, names, labels, calls)
+            except ParameterError:
+                if stop_on:
+                    raise
+                run.stop_plan = None  # the headline is not an engine statistic: the rule applies to every statistic
+            if run.stop_plan is not None:
+                resolved = [{"call": c, "statistic": st, "series": run.labels_of.get((c, st), [])}
+                            for c, sts in sorted(run.stop_plan.items()) for st in sts]
+    if reporter is not None:
+        reporter.start(points=len(values), resumed=len(resumed), sweep_name=sweep_name)
     paired = []
     if use_shared:
         todo = {i: {**params, sweep_name: x} for i, x in enumerate(values) if cache[i] is None}
         if todo:
-            computed, paired = _shared_pass(scenario, todo, ctx_kw, store, progress, sweep_name)
+            computed, paired = _shared_pass(scenario, todo, ctx_kw, run, sweep_name)
             if store is not None:
                 store.data.setdefault("paired", []).extend(_encode_paired(paired, values))
             for i, enc in computed.items():
@@ -621,7 +846,7 @@ def run_sweep(scenario: Scenario, params: dict, sweep_name: str, values: Sequenc
         if cached is None:
             p = dict(params)
             p[sweep_name] = x
-            ctx = RunContext(**ctx_kw, point_id=pids[i])
+            ctx = RunContext(**ctx_kw, point_id=pids[i], x=x)
             tp = time.perf_counter()
             res = scenario.point(ctx, p)
             cached = _encode_point(scenario, res, time.perf_counter() - tp)
@@ -636,13 +861,16 @@ def run_sweep(scenario: Scenario, params: dict, sweep_name: str, values: Sequenc
                 series[s.label].setdefault(k, []).append(v)
         for k, v in cached["extras"].items():
             extras.setdefault(k, []).append(v)
+        if reporter is not None:
+            reporter.point_done(i, x, cached["elapsed_s"], i in resumed)
         if on_point is not None:
-            on_point(i, x, cached)
+            on_point(i, x, {**cached, "resumed": i in resumed})
     for s in scenario.series:
         series[s.label]["panel"] = s.panel
         series[s.label]["analytical"] = s.analytical
         if s.description:
             series[s.label]["description"] = s.description
+    _clip_bounded(scenario, series)
     derived = {}
     if extras:
         derived["per_point"] = extras
@@ -654,7 +882,7 @@ def run_sweep(scenario: Scenario, params: dict, sweep_name: str, values: Sequenc
     pmeta = scenario.param(sweep_name)
     all_params = dict(params)
     all_params[sweep_name] = list(values)
-    return {
+    out = {
         "scenario": scenario.name,
         "description": scenario.description,
         "params": all_params,
@@ -672,3 +900,11 @@ def run_sweep(scenario: Scenario, params: dict, sweep_name: str, values: Sequenc
         "derived": derived,
         "meta": {"elapsed_s": time.perf_counter() - t0},
     }
+    if run.rule:
+        out["stopping"], warnings = _stopping_summary(run, stop_on, resolved, target_rel_error, min_events, samples,
+                                                      sweep_name)
+        out["warnings"] = warnings
+        for w in warnings:
+            if reporter is not None:
+                reporter.warn(w)
+    return out

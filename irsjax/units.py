@@ -11,7 +11,7 @@ import math
 import jax.numpy as jnp
 
 SPEED_OF_LIGHT = 299_792_458.0  # m/s, exact
-LN2 = math.log(2.0)  # nats per bit
+LN2 = math.log(2.0)  # nats per bit: log2(x) = ln(x) / LN2
 
 
 def db_to_linear(x_db):

@@ -13,6 +13,10 @@ loop a jit-compilable ``lax`` loop so optimisers run inside ``jit``/``vmap``
   :mod:`optim.rayleigh` (generalised eigenvector), :mod:`optim.sdr`
   (Burer-Monteiro SDR + Gaussian randomisation), :mod:`optim.sca`
   (DC tangents), :mod:`optim.ao` (alternating driver).
+* :mod:`optim.certificates` -- :func:`certify`: rigorous SDR-dual upper bounds at a found point
+  (global optimality in one eigenvalue decomposition); :mod:`optim.families` -- seeded held-out
+  instance families; :mod:`optim.transforms` -- the search directions as optax transforms;
+  :mod:`optim.polish` -- exact coordinate sweeps.
 * :mod:`optim.problems` -- shared test problems; :mod:`optim.cvx_reference` --
   cvxpy/Clarabel reference SDR (optional extra ``cvx``; tests/benchmarks only).
 * :mod:`optim.receivers` -- MMSE / generalised-Rayleigh-quotient receivers in closed form, batched;
@@ -25,6 +29,8 @@ loop a jit-compilable ``lax`` loop so optimisers run inside ``jit``/``vmap``
 True
 """
 from optim import manifold, surrogates, fp, dinkelbach, rayleigh, sdr, sca, ao, problems  # noqa: F401
+from optim import certificates, families, polish, transforms  # noqa: F401
+from optim.certificates import Certificate, certify
 from optim.phases import DIRECTIONS, METHODS, PhaseOptions, PhaseResult, maximize_phases, maximize_phases_batched, solve
 from optim.surrogates import soft_min, soft_max, softplus, geometric_schedule, annealed_maximize_phases
 from optim.fp import FPResult, power_control
@@ -39,6 +45,7 @@ from optim.minmax_ratio import DinkelbachSDRResult, dinkelbach_sdr, minmax_ratio
 
 __all__ = [
     "manifold", "surrogates", "fp", "dinkelbach", "rayleigh", "sdr", "sca", "ao", "problems",
+    "certificates", "families", "polish", "transforms", "Certificate", "certify",
     "DIRECTIONS", "METHODS", "PhaseOptions", "PhaseResult", "maximize_phases", "maximize_phases_batched", "solve",
     "soft_min", "soft_max", "softplus", "geometric_schedule", "annealed_maximize_phases",
     "FPResult", "power_control", "DinkelbachResult", "maximize_ratio", "max_generalized_eig", "rank_one_beam",
@@ -48,3 +55,7 @@ __all__ = [
     "mmse_receivers", "mmse_sinr", "generalized_rayleigh", "DinkelbachSDRResult",
     "dinkelbach_sdr", "minmax_ratio_sdr",
 ]
+
+# fbr-maxmin (MODELS.md 4): SCA minorisers, barrier/L-BFGS/projected solvers, designs, adversarial worst case
+from optim import interior, lbfgs, projected, robust, minorizers, fbr_design  # noqa: E402,F401
+__all__ += ["interior", "lbfgs", "projected", "robust", "minorizers", "fbr_design"]

@@ -16,8 +16,8 @@ for the relaxation). With ``diag Y = s``, ``tr(A Y) = s + b^H Y b`` and ``tr(C Y
 are written with vectors (no ``n x n`` products), and the objective is
 divided by ``1 + (sum_l |b_l|)^2`` (an upper bound of the numerator): without
 that scaling Clarabel fails or stops early at high SNR.
-Rank-one extraction: Gaussian randomisation (``r ~ CN(0, X)``,
-``v_l = exp(j arg(r_l / r_{K+1}))``), plus the principal eigenvector, best kept.
+Rank-one extraction: :func:`optim.sdr.gaussian_randomization` (``r ~ CN(0, X)``,
+``v_l = exp(j arg(r_l / r_{K+1}))``, plus the principal eigenvector, best kept).
 
 >>> import jax, numpy as np                                 # doctest: +SKIP
 >>> from optim import problems, cvx_reference                # doctest: +SKIP
@@ -53,30 +53,33 @@ def available() -> bool:
     return True
 
 
-def _ratio(v, b, e):
-    vb = np.concatenate([v, [1.0]])
-    return (1 + abs(np.vdot(b, vb)) ** 2) / (1 + abs(np.vdot(e, vb)) ** 2)
-
-
 def gaussian_randomization(X, b, e, *, num_draws=100, seed=0):
-    """Best ratio over ``num_draws`` Gaussian draws ``r ~ CN(0, X)`` and the principal eigenvector."""
-    n = X.shape[0]
-    w, U = np.linalg.eigh((X + X.conj().T) / 2)
-    w = np.clip(w, 0, None)
-    rng = np.random.default_rng(seed)
-    z = (rng.standard_normal((n, num_draws)) + 1j * rng.standard_normal((n, num_draws))) / np.sqrt(2)
-    R = (U * np.sqrt(w)) @ z
-    R = np.concatenate([R, U[:, -1:]], axis=1)  # principal eigenvector as one more candidate
-    best, best_v = -np.inf, None
-    for j in range(R.shape[1]):
-        r = R[:, j]
-        ref = r[-1] if abs(r[-1]) > 0 else 1.0
-        ph = r[:-1] / ref
-        v = np.where(np.abs(ph) > 0, ph / np.where(np.abs(ph) > 0, np.abs(ph), 1), 1.0)
-        val = _ratio(v, b, e)
-        if val > best:
-            best, best_v = val, v
-    return float(best), best_v
+    """Deprecated: use :func:`optim.sdr.gaussian_randomization` with :func:`optim.sdr.factor` (one implementation).
+
+    Returns ``(best ratio, phases)`` of the wiretap ratio over ``num_draws`` draws ``r ~ CN(0, X)`` and the
+    principal direction.
+    """
+    import warnings
+
+    warnings.warn("optim.cvx_reference.gaussian_randomization is deprecated: use "
+                  "optim.sdr.gaussian_randomization(key, optim.sdr.factor(X), objective, ...)", DeprecationWarning,
+                  stacklevel=2)
+    v, val = _randomize(X, b, e, num_draws, seed)
+    return val, v
+
+
+def _randomize(X, b, e, num_draws, seed):
+    import jax
+    import jax.numpy as jnp
+
+    from optim import sdr
+    from optim.problems import WiretapRatioInstance, wiretap_ratio
+
+    cd = jnp.complex128 if jax.config.jax_enable_x64 else jnp.complex64
+    inst = WiretapRatioInstance(jnp.asarray(b, cd), jnp.asarray(e, cd))
+    v, val = sdr.gaussian_randomization(jax.random.key(seed), sdr.factor(jnp.asarray(X, cd)), wiretap_ratio,
+                                        num_draws=num_draws, args=(inst,))
+    return np.asarray(v), float(val)
 
 
 def sdr_wiretap_ratio(b, e, *, num_draws=100, seed=0, solver_opts=None) -> SDRResult:
@@ -101,8 +104,84 @@ def sdr_wiretap_ratio(b, e, *, num_draws=100, seed=0, solver_opts=None) -> SDRRe
     X = Yv / sv
     X = (X + X.conj().T) / 2
     bound = float(prob.value) * beta
-    val, v = gaussian_randomization(X, b, e, num_draws=num_draws, seed=seed)
+    v, val = _randomize(X, b, e, num_draws, seed)
     return SDRResult(bound, X, val, v, str(prob.status), dt)
 
 
-__all__ = ["SDRResult", "available", "sdr_wiretap_ratio", "gaussian_randomization"]
+class BoundResult(NamedTuple):
+    bound: float  # SDP optimum (upper bound on the unit-modulus maximum)
+    X: np.ndarray  # relaxed matrix (diag = 1)
+    status: str
+    solve_time_s: float
+    num_sdps: int
+
+
+def sdr_quadratic(C, *, solver_opts=None) -> BoundResult:
+    """``max tr(C X)`` over ``{X >= 0, diag X = 1}`` (Clarabel): the SDR of ``max x^H C x``, ``|x_i| = 1``."""
+    import cvxpy as cp
+
+    C = np.asarray(C, np.complex128)
+    C = (C + C.conj().T) / 2
+    n = C.shape[0]
+    scale = max(float(np.abs(C).max()), 1e-300)
+    X = cp.Variable((n, n), hermitian=True)
+    prob = cp.Problem(cp.Maximize(cp.real(cp.trace(C @ X)) / scale), [X >> 0, cp.real(cp.diag(X)) == 1])
+    t0 = time.perf_counter()
+    prob.solve(solver=cp.CLARABEL, **dict(solver_opts or {}))
+    Xv = (X.value + X.value.conj().T) / 2
+    return BoundResult(float(prob.value) * scale, Xv, str(prob.status), time.perf_counter() - t0, 1)
+
+
+def sdr_max_min_ratio(A, B, *, lo=None, hi=None, rtol=1e-8, max_sdps=40, solver_opts=None) -> BoundResult:
+    """SDR of ``max min_k (x^H A_k x)/(x^H B_k x)`` (``A, B``: ``(m, n, n)``, ``B_k`` positive definite).
+
+    Bisection on ``t`` with the feasibility SDP ``max s: tr((A_k - t B_k) X) / tr(B_k) >= s`` over the
+    elliptope (``t`` is below the SDR optimum iff ``s >= 0``), between ``lo`` (default: the ratio at ``X = I``)
+    and ``hi`` (default: ``max_k lambda_max(B_k^-1 A_k)``; any certified bound, e.g. :func:`optim.certify`'s,
+    narrows the bracket), to ``rtol``. Returns the upper end of the final bracket.
+    """
+    import cvxpy as cp
+
+    A = np.asarray(A, np.complex128)
+    B = np.asarray(B, np.complex128)
+    A = (A + np.conj(np.swapaxes(A, -1, -2))) / 2
+    B = (B + np.conj(np.swapaxes(B, -1, -2))) / 2
+    m, n, _ = A.shape
+    trB = np.real(np.trace(B, axis1=1, axis2=2))
+    if lo is None:
+        lo = float(np.min(np.real(np.trace(A, axis1=1, axis2=2)) / trB))
+    if hi is None:
+        import scipy.linalg
+
+        hi = float(min(scipy.linalg.eigh(A[k], B[k], eigvals_only=True)[-1] for k in range(m)))
+    X = cp.Variable((n, n), hermitian=True)
+    s = cp.Variable()
+    t_par = cp.Parameter()
+    cons = [X >> 0, cp.real(cp.diag(X)) == 1]
+    cons += [cp.real(cp.trace((A[k] / trB[k]) @ X) - t_par * cp.trace((B[k] / trB[k]) @ X)) >= s for k in range(m)]
+    prob = cp.Problem(cp.Maximize(s), cons)
+    Xv = np.eye(n, dtype=np.complex128)
+    t0 = time.perf_counter()
+    status, k = "optimal", 0
+    lo, hi = float(lo), float(hi)
+    while hi - lo > rtol * abs(hi) and k < max_sdps:
+        k += 1
+        t_par.value = 0.5 * (lo + hi)
+        try:
+            prob.solve(solver=cp.CLARABEL, **dict(solver_opts or {}))
+        except cp.error.SolverError:
+            status = "solver_error"
+            break
+        status = str(prob.status)
+        if prob.value is None:
+            break
+        if prob.value >= 0:
+            lo = float(t_par.value)
+            Xv = (X.value + X.value.conj().T) / 2
+        else:
+            hi = float(t_par.value)
+    return BoundResult(hi, Xv, status, time.perf_counter() - t0, k)
+
+
+__all__ = ["SDRResult", "BoundResult", "available", "sdr_wiretap_ratio", "sdr_quadratic", "sdr_max_min_ratio",
+           "gaussian_randomization"]

@@ -43,12 +43,12 @@ class FPResult(NamedTuple):
 
 def optimal_aux(a, b):
     """Closed-form auxiliary variable ``y = sqrt(a) / b`` of the quadratic transform."""
-    return jnp.sqrt(jnp.maximum(a, 0.0)) / b
+    return jnp.sqrt(jnp.maximum(a, jnp.zeros_like(a))) / b
 
 
 def quadratic_transform(a, b, y):
     """``2 y sqrt(a) - y^2 b`` (``<= a/b``, equality at ``y = optimal_aux(a, b)``)."""
-    return 2.0 * y * jnp.sqrt(jnp.maximum(a, 0.0)) - y * y * b
+    return 2.0 * y * jnp.sqrt(jnp.maximum(a, jnp.zeros_like(a))) - y * y * b
 
 
 def _safe_log(x):
@@ -56,22 +56,28 @@ def _safe_log(x):
     return jnp.log(jnp.maximum(x, tiny))
 
 
+def _offsets_like(offsets, a):
+    """``offsets`` (``(J,)``) broadcast explicitly to the ``(N, J)`` shape of ``a``."""
+    return jnp.broadcast_to(jnp.asarray(offsets, a.dtype), a.shape)
+
+
 def log_ratio_objective(ratios, offsets, p, aggregate="min"):
     """True objective ``min_n (or sum_n) sum_j ln(o_j + a_nj/b_nj)`` in nats."""
     a, b = ratios(p)
-    per = jnp.sum(_safe_log(offsets + a / b), axis=-1)
+    per = jnp.sum(_safe_log(_offsets_like(offsets, a) + a / b), axis=-1)
     return jnp.min(per) if aggregate == "min" else jnp.sum(per)
 
 
 def surrogate_objective(ratios, offsets, y, p, temperature=0.0, aggregate="min"):
     """FP minoriser at fixed ``y``: ``smin_n sum_j ln(o_j + 2 y sqrt(a) - y^2 b)``."""
     a, b = ratios(p)
-    per = jnp.sum(_safe_log(offsets + quadratic_transform(a, b, y)), axis=-1)
+    per = jnp.sum(_safe_log(_offsets_like(offsets, a) + quadratic_transform(a, b, y)), axis=-1)
     return soft_min(per, temperature) if aggregate == "min" else jnp.sum(per)
 
 
 def power_control(ratios: Callable, p0, p_min, p_max, *, offsets, num_iters: int = 25, inner_steps: int = 60,
-                  step_size: float = 0.05, temperature: float = 1e-3, aggregate: str = "min", tol: float = 1e-3) -> FPResult:
+                  step_size: float = 0.05, temperature: float = 1e-3, aggregate: str = "min",
+                  tol: float = 1e-3) -> FPResult:
     """FP power control (quadratic transform + projected ascent), ``num_iters`` FP iterations.
 
     ``ratios(p) -> (a, b)`` with shapes ``(N, J)``; ``offsets`` shape ``(J,)``.
@@ -102,13 +108,16 @@ def power_control(ratios: Callable, p0, p_min, p_max, *, offsets, num_iters: int
         def inner(c, _):
             s, st, s_best, f_best = c
             g = jax.grad(sur)(s)
-            upd, st = opt.update(-g, st, s)
+            with jax.numpy_dtype_promotion("standard"):  # optax's Adam: decay ** int32 count
+                upd, st = opt.update(-g, st, s)
             s = jnp.clip(s + upd, 0.0, 1.0)
             f = exact(s)
             better = jnp.isfinite(f) & (f > f_best)
             return (s, st, jnp.where(better, s, s_best), jnp.where(better, f, f_best)), None
 
-        (_, _, s_best, _), _ = jax.lax.scan(inner, (s0, opt.init(s0), s0, exact(s0)), None, length=inner_steps)
+        with jax.numpy_dtype_promotion("standard"):
+            st0 = opt.init(s0)
+        (_, _, s_best, _), _ = jax.lax.scan(inner, (s0, st0, s0, exact(s0)), None, length=inner_steps)
         p_new = to_p(s_best)
         v_new = true(p_new)
         ok = jnp.isfinite(v_new) & (v_new >= val)
@@ -119,7 +128,10 @@ def power_control(ratios: Callable, p0, p_min, p_max, *, offsets, num_iters: int
     v0 = true(p0)
     (p, val), hist = jax.lax.scan(fp_iter, (p0, v0), None, length=num_iters)
     history = jnp.concatenate([v0[None], hist])
-    last_gain = jnp.abs(history[-1] - history[-2]) / jnp.maximum(jnp.abs(history[-2]), 1e-30) if num_iters else jnp.asarray(0.0, dt)
+    if num_iters:
+        last_gain = jnp.abs(history[-1] - history[-2]) / jnp.maximum(jnp.abs(history[-2]), jnp.asarray(1e-30, dt))
+    else:
+        last_gain = jnp.asarray(0.0, dt)
     return FPResult(p, val, history, last_gain < tol)
 
 

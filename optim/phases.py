@@ -1,54 +1,53 @@
-"""Unit-modulus phase design by gradient ascent: :func:`maximize_phases`.
+"""Unit-modulus phase design: :func:`maximize_phases`.
 
-Works for any JAX-traceable real objective ``f(v, *args)`` of a complex array
-``v`` with ``|v_i| = 1`` (one IRS: shape ``(K,)``; several: any shape). Three
-methods share one jit-compiled ``lax.while_loop``:
+Maximises any JAX-traceable real objective ``f(v, *args)`` of a complex array
+``v`` with ``|v_i| = 1`` (one IRS: shape ``(K,)``; several: any shape). The
+default finds the global optimum of the IRS quadratic and ratio problems
+(secrecy rate, received power, max-min) on held-out instance families
+(``bench/RESULTS_sdr.md``: certified by :func:`optim.certify` where the SDR is
+tight). It is a thin, pure loop over composable parts:
 
-* ``"riemannian"`` (default): Riemannian gradient ascent on the complex circle
-  manifold, ``v <- (v + t g_R) / |v + t g_R|`` (MODELS.md section 6);
-* ``"projected"``: projected gradient ascent in ``C^K``, ``v <- P(v + t g)``;
-* ``"angles"``: plain gradient ascent on the angles ``theta`` (``v = e^{j theta}``).
+* a manifold (:class:`optim.manifold.UnitModulus`: angle coordinates);
+* optax transforms (:mod:`optim.transforms`): a search direction chained with
+  a line search, minimising ``-f``;
+* the pipeline: ``num_restarts`` random starts (vmapped) run ``screen_iters``
+  iterations with ``direction`` (default BFGS); the ``num_refine`` best are
+  refined to ``tol`` with ``refine_direction`` (default saddle-free Newton,
+  quadratic convergence); the best is polished by exact one-phase-at-a-time
+  maximisation (:func:`optim.polish.coordinate_sweeps`) and refined again.
 
-With ``optimizer=None`` (default) the search direction is the Riemannian
-Polak-Ribiere+ conjugate gradient (``direction="cg"``; vector transport by
-tangent projection; restarted when not an ascent direction), the plain
-gradient (``direction="gradient"``, with Barzilai-Borwein trial steps),
-quasi-Newton ``direction="bfgs"`` (dense BFGS inverse Hessian in the angle
-coordinates ``v = v_k e^{j delta}``, in which the torus is flat, so no vector
-transport is needed) or ``direction="newton"`` (Hessian of the angles by
-``jax.hessian``, eigenvalues replaced by their absolute values -- an ascent
-direction also at saddles -- quadratic convergence near a non-degenerate
-maximum; ``O(K^3)`` per step, for ``K`` up to a few hundred), and
-the step is chosen by Armijo backtracking (the trial scale moves the largest
-phase by ``step_size`` radians and adapts), so every iterate improves the
-objective. ``"projected"`` always uses the gradient. With an optax
-optimiser (``optax.adam(0.05)``, ...) its update rule is used instead (the
-best iterate is kept). Several random restarts run in parallel (``vmap``);
-the best is returned. The loop stops when the relative improvement stays
-below ``tol`` for ``patience`` iterations, or after ``max_iters``.
+Directions by name: ``"newton"`` (saddle-free Newton, dense Hessian,
+``O(K^3)`` per step), ``"bfgs"`` (dense BFGS in the angles), ``"cg"``
+(Riemannian Polak-Ribiere+), ``"gradient"`` (Barzilai-Borwein scaled gradient;
+``bb=False``: plain gradient); or any optax ``GradientTransformationExtraArgs``
+(e.g. ``optax.chain(optim.transforms.scale_by_riemannian_cg(),
+optax.scale_by_backtracking_linesearch(30))``). ``optimizer=optax.adam(0.05)``
+uses a plain optax update rule (no line search; the best iterate is kept).
 
-Screening (``screen_iters=N``): every restart runs at most ``N`` iterations,
-then only the best one is continued (``max_iters`` more, with
-``refine_direction``, default ``direction``) to ``tol``. Under ``vmap`` all
-restarts advance in lock-step until the slowest stops, so this cuts the cost
-of many restarts to about ``N`` iterations each plus one full run (e.g.
-``direction="bfgs", num_restarts=8, screen_iters=40`` for IRS ratio
-problems, see ``bench/bench_sdr.py``).
+**Problem data go through** ``args``: ``maximize_phases(f, key, K, args=(h, g))``.
+The objective is a static argument of the jit-compiled solver (hashed by
+identity), so a fresh closure or ``lambda`` per call -- ``lambda v: f(v, h)``
+-- is a new function every time and recompiles every time (seconds per
+call); a module-level ``f`` with the data in ``args`` compiles once per shape.
 
-Everything is pure JAX, so it can run inside ``jit``/``vmap`` (e.g. inside a
-Monte Carlo per-realisation function); :func:`maximize_phases_batched` vmaps
-over a leading axis of problem data.
+Everything is pure JAX, so it runs inside ``jit``/``vmap`` (e.g. inside a
+Monte Carlo per-realisation function, via :func:`solve`);
+:func:`maximize_phases_batched` vmaps over a leading axis of problem data.
 
 >>> import jax, jax.numpy as jnp
+>>> from irsjax.phases import from_angles
 >>> from optim import maximize_phases
->>> c = jnp.exp(1j * jnp.arange(8.0))            # maximise |sum c_i v_i|^2 -> 64
->>> res = maximize_phases(lambda v: jnp.abs(jnp.sum(c * v)) ** 2, jax.random.key(0), 8)
+>>> def gain(v, c):                                   # |sum c_i v_i|^2, maximum (sum |c_i|)^2 = 64
+...     return jnp.abs(jnp.sum(c * v)) ** 2
+>>> c = from_angles(jnp.arange(8.0))
+>>> res = maximize_phases(gain, jax.random.key(0), 8, args=(c,))
 >>> round(float(res.value), 3), bool(res.converged)
 (64.0, True)
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import warnings
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Callable, NamedTuple
 
@@ -56,25 +55,23 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from optim import manifold
-from irsjax.channels import complex_dtype
+from irsjax.channels import complex_dtype, real_dtype
+from optim import manifold as _manifold
+from optim import transforms
+from optim.polish import coordinate_sweeps
 
-METHODS = ("riemannian", "projected", "angles")
-DIRECTIONS = ("cg", "gradient", "bfgs", "newton")
-_ANGLE_DIRECTIONS = ("bfgs", "newton")  # second-order directions, computed in angle coordinates
-_ALL_METHODS = METHODS + ("oblique",)  # "oblique": rows of a matrix on unit spheres (used by optim.sdr)
+METHODS = ("riemannian", "projected", "angles")  # legacy names: all run on the angle chart now
+DIRECTIONS = ("newton", "newton-chol", "newton-cg", "bfgs", "align", "cg", "gradient")
+_FLAT_ONLY = ("newton", "newton-chol", "newton-cg", "bfgs", "align")
 
 
 class PhaseResult(NamedTuple):
     """Result of :func:`maximize_phases` (leading batch axis for the batched form).
 
-    ``phases``: best unit-modulus array; ``value``: objective there;
-    ``history``: objective per iteration of the best restart (length
-    ``max_iters + 1``, with screening ``screen_iters + max_iters + 1``;
-    entries after a stop repeat the last value);
-    ``num_iters``: iterations run; ``converged``: stopped on the tolerance
-    (``False`` when ``max_iters`` was hit); ``restart_values``: final value of
-    every restart.
+    ``phases``: best unit-modulus array; ``value``: objective there; ``history``: best objective per
+    iteration of the returned restart (screening, refinement, and one entry per polish round; entries after a
+    stop repeat the last value); ``num_iters``: iterations run; ``converged``: the refinement stopped on
+    ``tol`` (``False`` when ``max_iters`` was hit); ``restart_values``: final value of every restart.
     """
 
     phases: jax.Array
@@ -85,50 +82,86 @@ class PhaseResult(NamedTuple):
     restart_values: jax.Array
 
 
+def _is_transform(x):
+    return isinstance(x, optax.GradientTransformation)
+
+
 @dataclass(frozen=True)
 class PhaseOptions:
-    """Static options of the phase optimiser (hashable; validated on construction)."""
+    """Static options of :func:`maximize_phases` (hashable; validated on construction).
 
-    method: str = "riemannian"
-    optimizer: Any = None  # optax.GradientTransformation or None (Armijo backtracking)
-    num_restarts: int = 4
-    max_iters: int = 300
-    tol: float = 1e-6
-    patience: int = 3
-    step_size: float = 1.0  # Armijo: initial max phase move [rad]
+    Pipeline: ``num_restarts`` starts, ``screen_iters`` iterations each with ``direction``; the
+    ``num_refine`` best continue with ``refine_direction`` (default ``direction``) for at most ``max_iters``
+    iterations, stopping when the relative improvement stays below ``tol`` for ``patience`` iterations;
+    ``polish_rounds`` rounds of coordinate sweeps (``polish_sweeps`` each) followed by
+    ``polish_iters`` refinement iterations. ``screen_iters=None``: every restart is refined.
+    ``manifold``: :class:`optim.manifold.UnitModulus` (phases) or :class:`optim.manifold.Oblique`
+    (Burer-Monteiro factors; first-order directions only).
+    """
+
+    num_restarts: int = 8
+    max_iters: int = 200
+    tol: float = 1e-12
+    patience: int = 2
+    direction: Any = "bfgs"
+    screen_iters: int | None = 30
+    refine_direction: Any = "bfgs"
+    num_refine: int = 2
+    finish_direction: Any = "newton-cg"
+    finish_iters: int = 100
+    finish_gtol: float | None = None  # finish stage also needs max |gradient| <= finish_gtol max(1, |f|); None: 1e3 eps
+    polish_rounds: int = 1
+    polish_sweeps: int = 1
+    manifold: Any = field(default_factory=_manifold.UnitModulus)
+    optimizer: Any = None  # legacy: a plain optax update rule (no line search)
+    step_size: float = 1.0  # line search: largest phase move of the first trial [rad]
     max_backtracks: int = 30
     armijo_c: float = 1e-4
-    history_chunk: int = 16  # iterations per lax.scan chunk (history written once per chunk)
-    bb: bool = True  # Armijo + gradient direction: Barzilai-Borwein trial step
-    direction: str = "cg"  # Armijo: "cg" (Riemannian Polak-Ribiere+), "gradient", "bfgs" or "newton"
-    screen_iters: int | None = None  # restarts run this many iterations, then only the best one goes on
-    refine_direction: str | None = None  # direction after screening (default: ``direction``)
+    history_chunk: int = 16
+    bb: bool = True  # direction "gradient": Barzilai-Borwein scaling
+    method: str | None = None  # legacy ("riemannian", "projected", "angles", "oblique")
 
     def __post_init__(self):
-        if self.method not in _ALL_METHODS:
-            raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
-        if not (isinstance(self.num_restarts, int) and self.num_restarts >= 1):
-            raise ValueError(f"num_restarts must be a positive integer, got {self.num_restarts!r}")
-        if not (isinstance(self.max_iters, int) and self.max_iters >= 1):
-            raise ValueError(f"max_iters must be a positive integer, got {self.max_iters!r}")
+        if self.method is not None:
+            if self.method not in METHODS + ("oblique",):
+                raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
+            warnings.warn("PhaseOptions(method=...) is deprecated: phases always run in angle coordinates "
+                          "(optim.manifold.UnitModulus); use manifold=optim.manifold.Oblique() instead of "
+                          "method='oblique'", DeprecationWarning, stacklevel=3)
+            if self.method == "oblique":
+                object.__setattr__(self, "manifold", _manifold.Oblique())
+            object.__setattr__(self, "method", None)
+        for name in ("num_restarts", "max_iters", "patience", "history_chunk", "num_refine"):
+            v = getattr(self, name)
+            if not (isinstance(v, int) and v >= 1):
+                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        for name in ("polish_rounds", "polish_sweeps", "finish_iters"):
+            v = getattr(self, name)
+            if not (isinstance(v, int) and v >= 0):
+                raise ValueError(f"{name} must be a non-negative integer, got {v!r}")
         if not self.tol >= 0:
             raise ValueError(f"tol must be >= 0, got {self.tol!r}")
-        if not (isinstance(self.patience, int) and self.patience >= 1):
-            raise ValueError(f"patience must be a positive integer, got {self.patience!r}")
-        for name in ("direction", "refine_direction"):
-            d = getattr(self, name)
-            if d is None and name == "refine_direction":
-                continue
-            if d not in DIRECTIONS:
-                raise ValueError(f"{name} must be one of {DIRECTIONS}, got {d!r}")
-            if d in _ANGLE_DIRECTIONS and self.optimizer is None and self.method not in ("riemannian", "angles"):
-                raise ValueError(f"{name}={d!r} needs method 'riemannian' or 'angles', got {self.method!r}")
         if self.screen_iters is not None and not (isinstance(self.screen_iters, int) and self.screen_iters >= 1):
             raise ValueError(f"screen_iters must be a positive integer or None, got {self.screen_iters!r}")
-        if not (isinstance(self.history_chunk, int) and self.history_chunk >= 1):
-            raise ValueError(f"history_chunk must be a positive integer, got {self.history_chunk!r}")
         if not self.step_size > 0:
             raise ValueError(f"step_size must be > 0, got {self.step_size!r}")
+        flat = getattr(self.manifold, "flat", False)
+        # angle-chart defaults and their replacement on other manifolds (first-order / none)
+        defaults = {"direction": ("bfgs", "cg"), "refine_direction": ("bfgs", None),
+                    "finish_direction": ("newton-cg", None)}
+        for name in ("direction", "refine_direction", "finish_direction"):
+            d = getattr(self, name)
+            if d is None and name != "direction":
+                continue
+            if _is_transform(d):
+                continue
+            if d not in DIRECTIONS:
+                raise ValueError(f"{name} must be one of {DIRECTIONS} or an optax transform, got {d!r}")
+            if d in _FLAT_ONLY and not flat and self.optimizer is None:
+                if d == defaults[name][0]:  # default of the angle chart: first-order / none on other manifolds
+                    object.__setattr__(self, name, defaults[name][1])
+                else:
+                    raise ValueError(f"{name}={d!r} needs the UnitModulus manifold (angle coordinates)")
         if self.optimizer is not None and not isinstance(self.optimizer, optax.GradientTransformation):
             raise TypeError("optimizer must be an optax.GradientTransformation or None")
 
@@ -139,81 +172,175 @@ def _shape(num_elements):
     return tuple(int(s) for s in num_elements)
 
 
-def _direction(method, v, g):
-    """Search direction in the method's own coordinates."""
-    if method == "riemannian":
-        return manifold.riemannian_gradient(v, g)
-    if method == "projected":
-        return g
-    if method == "oblique":
-        return manifold.oblique_tangent(v, g)
-    return manifold.angle_gradient(v, g)  # angles
+def shape_of(num_elements):
+    """``num_elements`` (an int or a shape) as a shape tuple."""
+    return _shape(num_elements)
 
 
-def _step(method, v, d, t):
-    if method == "angles":
-        return v * manifold.from_angles_like(t * d, v)
-    if method == "oblique":
-        return manifold.oblique_retract(v + t * d)
-    return manifold.retract(v + t * d)
+# ----------------------------------------------------------------------------- parts
+def _negative_gradient(manifold):
+    def init(params):
+        return optax.EmptyState()
+
+    def update(grads, state, params, **extra_args):
+        del extra_args
+        return jax.tree_util.tree_map(jnp.negative, manifold.to_tangent(params, grads)), state
+
+    return optax.GradientTransformationExtraArgs(init, update)
 
 
-def _transport(method, v, x):
-    """Vector transport by projection onto the tangent space at ``v`` (identity for angles)."""
-    if method == "riemannian":
-        return manifold.tangent_project(v, x)
-    if method == "oblique":
-        return manifold.oblique_tangent(v, x)
-    return x
+def direction_transform(name, options: PhaseOptions | None = None, num_components: int | None = None):
+    """The optax chain (direction + line search) that a direction name stands for.
+
+    For a vector (max-min) objective with ``num_components`` values, ``"bfgs"`` and ``"newton"``/``"newton-cg"``
+    are the max-min SQP directions (:func:`optim.transforms.scale_by_minimax_sqp`).
+    """
+    o = options if options is not None else PhaseOptions()
+    if _is_transform(name):
+        return name
+    m = o.manifold
+    ls = dict(max_backtracks=o.max_backtracks, slope_rtol=o.armijo_c)
+    if num_components is not None and name in ("bfgs", "newton", "newton-chol", "newton-cg"):
+        hess = "bfgs" if name == "bfgs" else "newton"
+        return optax.chain(transforms.scale_by_minimax_sqp(num_components, m, hessian=hess),
+                           transforms.newton_linesearch(**ls, max_step=o.step_size if hess == "bfgs" else jnp.pi / 2))
+    if name == "newton":
+        return optax.chain(transforms.scale_by_angle_newton(m), transforms.newton_linesearch(**ls, max_step=jnp.pi / 2))
+    if name == "newton-chol":
+        return optax.chain(transforms.scale_by_angle_newton(m, solver="cholesky"),
+                           transforms.newton_linesearch(**ls, max_step=jnp.pi / 2))
+    if name == "newton-cg":
+        return optax.chain(transforms.scale_by_angle_newton_cg(m),
+                           transforms.newton_linesearch(**ls, max_step=jnp.pi / 2))
+    if name == "align":
+        return optax.chain(transforms.scale_by_phase_alignment(), transforms.newton_linesearch(**ls, max_step=jnp.pi))
+    if name == "bfgs":
+        return optax.chain(transforms.scale_by_angle_bfgs(m), transforms.newton_linesearch(**ls, max_step=o.step_size))
+    if name == "cg":
+        return optax.chain(transforms.scale_by_riemannian_cg(m),
+                           transforms.scale_by_armijo_backtracking(**ls, max_step=o.step_size))
+    if name == "gradient":
+        if o.bb:
+            return optax.chain(transforms.scale_by_barzilai_borwein(m),
+                               transforms.newton_linesearch(**ls, max_step=o.step_size))
+        return optax.chain(_negative_gradient(m), transforms.scale_by_armijo_backtracking(**ls, max_step=o.step_size))
+    raise ValueError(f"unknown direction {name!r}")
+
+
+def num_components(objective, v, args=()):
+    """``None`` for a scalar objective, else the number of values it returns (a max-min objective)."""
+    struct = lambda a: jax.ShapeDtypeStruct(jnp.shape(a), jnp.result_type(a))  # noqa: E731
+    out = jax.eval_shape(lambda w, *a: objective(w, *a), struct(v), *jax.tree_util.tree_map(struct, tuple(args)))
+    if out.shape == ():
+        return None
+    n = 1
+    for d in out.shape:
+        n *= int(d)
+    return n
+
+
+class _Loop(NamedTuple):
+    i: jax.Array
+    params: Any
+    loss: jax.Array
+    grad: Any
+    tx_state: Any
+    best_params: Any
+    best_loss: jax.Array
+    calm: jax.Array
+    done: jax.Array
+
+
+def _where(c, a, b):
+    return jax.tree_util.tree_map(lambda x, y: jnp.where(c, x, y), a, b)
 
 
 def _rel_gain(new, old):
     return (new - old) / jnp.maximum(jnp.abs(old), jnp.finfo(jnp.result_type(old)).tiny ** 0.5)
 
 
-def _backtrack(f, v, fv, t0, trial, need, skip, opts):
-    """Armijo backtracking from step ``t0``: halve ``t`` until ``f(trial(t)) >= fv + need(t, vt)`` (and ``> fv``).
+def ascend(objective, params0, args, tx, manifold, *, max_iters, tol, patience, chunk=16, gtol=None):
+    """Run ``tx`` on the loss ``-objective(manifold.point(params), *args)`` from ``params0``.
 
-    ``skip`` (frozen problem, zero direction) accepts nothing and runs no trial. Returns
-    ``(k, t, v_new, f_new, accepted)``: trials made, accepted step, and the new point/value (``v, fv`` when
-    nothing was accepted).
+    One iteration: ``updates = tx.update(grad, state, params, value=, grad=, value_fn=, radial_grad=)``,
+    ``params = manifold.retract(params, updates)``. ``radial_grad`` (the loss gradient with respect to
+    log-amplitudes; ``None`` on manifolds without ``point_with_amplitude``) comes from the same backward pass
+    as ``grad``; ``value_fn`` accepts and ignores it, so optax's own line searches compose too. Stops when
+    the best value's relative improvement stays below ``tol`` for ``patience`` iterations, or after
+    ``max_iters``. Returns ``(best_params, best_value, history, num_iters, converged)`` (history: best
+    objective, length ``max_iters + 1``). Pure JAX.
     """
-    def cond(c):
-        k, t, vt, ft, acc = c
-        return (~acc) & (k < opts.max_backtracks)
+    leaf = jax.tree_util.tree_leaves(params0)[0]
+    rd = jnp.real(leaf).dtype
+    if not isinstance(tx, optax.GradientTransformationExtraArgs):
+        tx = optax.with_extra_args_support(tx)
+    m = num_components(objective, manifold.point(params0), args)
 
-    def body(c):
-        k, t, _, _, _ = c
-        vt = trial(t)
-        ft = f(vt)
-        acc = jnp.isfinite(ft) & (ft >= fv + need(t, vt)) & (ft > fv)
-        return k + 1, jnp.where(acc, t, t * 0.5), vt, ft, acc
+    def loss(p, radial_grad=None, component_values=None, component_jacobian=None, components_fn=None):
+        del radial_grad, component_values, component_jacobian, components_fn
+        f = jnp.asarray(objective(manifold.point(p), *args), rd)
+        return -(f if m is None else jnp.min(f))
 
-    k, t, vt, ft, acc = jax.lax.while_loop(cond, body, (0, t0, v, fv, skip))
-    acc = acc & ~skip
-    return k, t, jnp.where(acc, vt, v), jnp.where(acc, ft, fv), acc
+    if m is not None:  # vector objective: maximise its minimum; components and their Jacobian for max-min steps
+        def comp(p):
+            return jnp.asarray(objective(manifold.point(p), *args), rd).reshape(m)
 
+        jac = jax.jacrev(comp)
 
-def _tree_where(c, a, b):
-    return jax.tree_util.tree_map(lambda x, y: jnp.where(c, x, y), a, b)
+        def vg(p):
+            fk = comp(p)
+            J = jac(p).reshape(m, -1)
+            k = jnp.argmin(fk)
+            g = -jax.tree_util.tree_map(lambda x: x, J[k]).reshape(jnp.shape(p))
+            return -fk[k], (g, dict(component_values=fk, component_jacobian=J))
+    elif hasattr(manifold, "point_with_amplitude"):
+        def loss_amp(p, a):
+            return -jnp.asarray(objective(manifold.point_with_amplitude(p, a), *args), rd)
 
+        vg2 = jax.value_and_grad(loss_amp, argnums=(0, 1))
 
-def _drive(step, state0, f0, max_iters, chunk):
-    """Run ``state, record = step(state)`` until ``state["done"]`` or ``max_iters``.
+        def vg(p):
+            lv, (g, y) = vg2(p, jnp.zeros_like(p))
+            return lv, (g, dict(radial_grad=y))
+    else:
+        vg0 = jax.value_and_grad(loss)
 
-    A ``lax.while_loop`` over chunks of ``chunk`` iterations (each a ``lax.scan``
-    with finished states frozen), so that under ``vmap`` the history is written
-    once per chunk (``dynamic_update_slice``) instead of once per iteration.
-    Returns ``(state, history)``, history of length ``max_iters + 1``.
-    """
+        def vg(p):
+            lv, g = vg0(p)
+            return lv, (g, {})
+
+    l0, g0 = vg(params0)
+    st0 = _Loop(jnp.zeros((), jnp.int32), params0, l0, g0, tx.init(params0), params0, l0,
+                jnp.zeros((), jnp.int32), jnp.asarray(False))
+    chunk = max(1, min(chunk, max_iters))
     n_chunks = -(-max_iters // chunk)
-    hist0 = jnp.zeros((n_chunks * chunk + 1,), f0.dtype).at[0].set(f0)
+
+    def step(st):
+        g, extra = st.grad
+        extra = {k: v for k, v in extra.items()}
+        if m is not None:
+            extra["components_fn"] = comp
+        upd, ts = tx.update(g, st.tx_state, st.params, value=st.loss, grad=g, value_fn=loss, **extra)
+        p = manifold.retract(st.params, upd)
+        lv, g = vg(p)
+        better = jnp.isfinite(lv) & (lv < st.best_loss)
+        best_p = _where(better, p, st.best_params)
+        best_l = jnp.where(better, lv, st.best_loss)
+        small = _rel_gain(-best_l, -st.best_loss) < tol
+        if gtol is not None:
+            gmax = jnp.max(jnp.stack([jnp.max(jnp.abs(x)) for x in jax.tree_util.tree_leaves(g[0])]))
+            still = jnp.all(jnp.stack([jnp.all(a == b) for a, b in zip(jax.tree_util.tree_leaves(p),
+                                                                      jax.tree_util.tree_leaves(st.params))]))
+            small = small & ((gmax <= gtol * jnp.maximum(1.0, jnp.abs(lv))) | still)
+        calm = jnp.where(small, st.calm + 1, 0)
+        done = (calm >= patience) | ~jnp.isfinite(lv)
+        return _Loop(st.i + 1, p, lv, g, ts, best_p, best_l, calm, done)
 
     def inner(st, _):
-        active = (~st["done"]) & (st["i"] < max_iters)
-        new, rec = step(st)
-        st = _tree_where(active, new, st)
-        return st, jnp.where(active, rec, st["rec"])
+        active = (~st.done) & (st.i < max_iters)
+        new = step(st)
+        st = _where(active, new, st)
+        return st, -st.best_loss
 
     def body(c):
         k, st, hist = c
@@ -223,232 +350,125 @@ def _drive(step, state0, f0, max_iters, chunk):
 
     def cond(c):
         k, st, _ = c
-        return (k < n_chunks) & ~st["done"] & (st["i"] < max_iters)
+        return (k < n_chunks) & ~st.done & (st.i < max_iters)
 
-    _, st, hist = jax.lax.while_loop(cond, body, (0, state0, hist0))
+    hist0 = jnp.zeros((n_chunks * chunk + 1,), rd).at[0].set(-l0)
+    _, st, hist = jax.lax.while_loop(cond, body, (jnp.zeros((), jnp.int32), st0, hist0))
     hist = hist[: max_iters + 1]
-    idx = jnp.arange(max_iters + 1)
-    return st, jnp.where(idx <= st["i"], hist, st["rec"])
+    idx = jnp.arange(max_iters + 1, dtype=st.i.dtype)
+    hist = jnp.where(idx <= st.i, hist, -st.best_loss)
+    return st.best_params, -st.best_loss, hist, st.i, st.done
 
 
+# ----------------------------------------------------------------------------- pipeline
+def _standard_promotion(tx):
+    """Run a user's plain optax rule under standard dtype promotion (optax's own update rules, e.g. Adam's bias
+    correction ``decay ** count``, mix float and int32 and fail under ``jax_numpy_dtype_promotion='strict'``)."""
+    def init(params):
+        with jax.numpy_dtype_promotion("standard"):
+            return tx.init(params)
 
-def _run_single_second_order(objective, opts: PhaseOptions, v0, args):
-    """One restart with a BFGS or (modified) Newton direction in angle coordinates.
+    def update(updates, state, params=None, **extra):
+        del extra
+        with jax.numpy_dtype_promotion("standard"):
+            return tx.update(updates, state, params)
 
-    The iterate is ``v``; directions live in the angle increments ``delta``
-    (``v <- v * exp(j t delta)``), where the torus is flat: BFGS pairs need no
-    transport and the Newton step is the Euclidean one of ``h(delta) = f(v e^{j delta})``.
-    """
-    shape, n = v0.shape, v0.size
-    rd = jnp.real(v0).dtype
-    f = lambda v: jnp.asarray(objective(v, *args), rd)  # noqa: E731
-    h = lambda delta, v: f(v * jnp.exp(1j * delta.reshape(shape)))  # noqa: E731
-    grad_h = jax.grad(h)
-    hess_h = jax.hessian(h)
-    zero = jnp.zeros((n,), rd)
-    eye = jnp.eye(n, dtype=rd)
-    newton = opts.direction == "newton"
-    tiny = jnp.finfo(rd).tiny
-    cap = jnp.pi / 2  # largest phase move of a unit (quasi-)Newton step
-
-    def step(st):
-        v, fv, g, Hi = st["v"], st["f"], st["g"], st["Hi"]
-        if newton:
-            w, U = jnp.linalg.eigh(-hess_h(zero, v))
-            w_abs = jnp.abs(w)
-            w_mod = jnp.maximum(w_abs, 1e-10 * jnp.maximum(jnp.max(w_abs), tiny))
-            d = U @ ((U.T @ g) / w_mod)
-            first = jnp.asarray(False)
-        else:
-            d = Hi @ g
-            first = st["fresh"]  # Hi is the identity: gradient step scaled like the first-order methods
-        dec = jnp.dot(g, d)
-        bad = ~(jnp.isfinite(dec) & (dec > 0))
-        d = jnp.where(bad, g, d)
-        dec = jnp.where(bad, jnp.dot(g, g), dec)
-        first = first | bad
-        dmax = jnp.max(jnp.abs(d))
-        ok_dir = dmax > 0
-        dsafe = jnp.where(ok_dir, dmax, 1.0)
-        t0 = jnp.where(first, st["alpha"] / dsafe, jnp.minimum(1.0, cap / dsafe))
-
-        k, t, v_new, f_new, acc = _backtrack(
-            f, v, fv, t0, lambda t: v * jnp.exp(1j * t * d).reshape(shape),
-            lambda t, vt: opts.armijo_c * t * dec, st["done"] | ~ok_dir, opts)
-        g_new = jnp.where(acc, grad_h(zero, v_new), g)
-        alpha_new = jnp.where(acc & first, jnp.clip(t * dsafe * jnp.where(k == 1, 2.0, 1.0), 1e-12, jnp.pi), st["alpha"])
-        Hi_new = Hi
-        fresh_new = st["fresh"]
-        if not newton:
-            # BFGS update of the inverse Hessian of -f (maximisation: y = g_old - g_new); skipped unless s'y > 0
-            s_ = t * d
-            y_ = g - g_new
-            sy = jnp.dot(s_, y_)
-            yy = jnp.dot(y_, y_)
-            good = acc & (sy > 1e-12 * jnp.sqrt(jnp.dot(s_, s_) * yy))
-            rho = 1.0 / jnp.where(good, sy, 1.0)
-            H0 = jnp.where(st["fresh"], (sy / jnp.where(good, yy, 1.0)) * eye, Hi)
-            Hy = H0 @ y_
-            upd = H0 + (rho * rho * jnp.dot(y_, Hy) + rho) * jnp.outer(s_, s_) - rho * (jnp.outer(Hy, s_) + jnp.outer(s_, Hy))
-            # a failed line search resets to the gradient; failing with the gradient ends the run
-            Hi_new = jnp.where(good, upd, jnp.where(acc, Hi, eye))
-            fresh_new = jnp.where(good, False, jnp.where(acc, st["fresh"], True))
-        small = _rel_gain(f_new, fv) < opts.tol
-        calm_new = jnp.where(small, st["calm"] + 1, 0)
-        stuck = ~acc & (first | newton)
-        done = stuck | (calm_new >= opts.patience)
-        new = dict(st, i=st["i"] + 1, v=v_new, f=f_new, g=g_new, Hi=Hi_new, fresh=fresh_new, alpha=alpha_new,
-                   calm=calm_new, done=done, rec=f_new)
-        return new, f_new
-
-    f0 = f(v0)
-    st0 = dict(i=0, v=v0, f=f0, g=grad_h(zero, v0), Hi=jnp.zeros((0, 0), rd) if newton else eye,
-               fresh=jnp.asarray(True), alpha=jnp.asarray(opts.step_size, rd), calm=0, done=jnp.asarray(False), rec=f0)
-    st, hist = _drive(step, st0, f0, opts.max_iters, min(opts.history_chunk, opts.max_iters))
-    return st["v"], st["f"], hist, st["i"], st["done"]
+    return optax.GradientTransformationExtraArgs(init, update)
 
 
-def _run_single(objective, opts: PhaseOptions, v0, args):
-    """One restart from ``v0``. Returns (v_best, f_best, history, iters, converged)."""
-    if opts.optimizer is None and opts.direction in _ANGLE_DIRECTIONS:
-        return _run_single_second_order(objective, opts, v0, args)
-    f = lambda v: objective(v, *args)  # noqa: E731
-    vg = jax.value_and_grad(f)
-    rd = jnp.real(v0).dtype
-    f0 = jnp.asarray(f(v0), rd)
-    method = opts.method
-    chunk = min(opts.history_chunk, opts.max_iters)
+def _stage_tx(opts, which, num_comp=None):
+    if opts.optimizer is not None:
+        return _standard_promotion(opts.optimizer)
+    if which == "screen":
+        name = opts.direction
+    elif which == "refine":
+        name = opts.refine_direction or opts.direction
+    else:
+        name = opts.finish_direction or opts.refine_direction or opts.direction
+    return direction_transform(name, opts, num_comp)
 
-    if opts.optimizer is None:
-        # ---------------- Armijo backtracking ----------------
-        use_cg = opts.direction == "cg" and method != "projected"
-        def step(st):
-            v, fv, alpha, calm = st["v"], st["f"], st["alpha"], st["calm"]
-            _, gc = vg(v)
-            g = jnp.conj(gc)
-            grad = _direction(method, v, g)  # (Riemannian / angle / Euclidean) gradient
-            d = grad
-            if use_cg:
-                # Polak-Ribiere+ conjugate direction; previous vectors moved to the new tangent space by projection
-                g_old = _transport(method, v, st["g_prev"])
-                p_old = _transport(method, v, st["d_prev"])
-                gg_old = jnp.sum(jnp.abs(st["g_prev"]) ** 2)
-                beta = jnp.sum(jnp.real(jnp.conj(grad) * (grad - g_old))) / jnp.where(gg_old > 0, gg_old, 1.0)
-                beta = jnp.where((st["i"] > 0) & (gg_old > 0) & jnp.isfinite(beta), jnp.maximum(beta, 0.0), 0.0)
-                d = grad + beta * p_old
-                descent = jnp.sum(jnp.real(jnp.conj(grad) * d))
-                d = jnp.where(descent > 0, d, grad)  # restart on a non-ascent direction
-            dmax = jnp.max(jnp.abs(d))
-            ok_dir = dmax > 0
-            t0 = alpha / jnp.where(ok_dir, dmax, 1.0)
-            dd = jnp.sum(jnp.real(jnp.conj(grad) * d))
-            if opts.bb and not use_cg:
-                # Barzilai-Borwein trial step from the last displacement/direction change (no transport)
-                if method == "angles":
-                    sv = jnp.angle(v * jnp.conj(st["v_prev"]))
-                else:
-                    sv = v - st["v_prev"]
-                yv = d - st["d_prev"]
-                sy = jnp.sum(jnp.real(jnp.conj(sv) * yv))
-                ss = jnp.sum(jnp.abs(sv) ** 2)
-                t_bb = ss / jnp.where(sy < 0, -sy, 1.0)
-                use_bb = (st["i"] > 0) & (sy < 0) & jnp.isfinite(t_bb) & (t_bb > 0) & (t_bb * dmax < jnp.pi)
-                t0 = jnp.where(use_bb, t_bb, t0)
 
-            if method == "projected":
-                need = lambda t, vt: opts.armijo_c * jnp.sum(jnp.abs(vt - v) ** 2) / t  # noqa: E731
-            else:
-                need = lambda t, vt: opts.armijo_c * t * dd  # noqa: E731
-            # finished (frozen) problems and zero gradients skip the line search (matters under vmap)
-            k, t, v_new, f_new, acc = _backtrack(lambda u: jnp.asarray(f(u), rd), v, fv, t0,
-                                                 lambda t: _step(method, v, d, t), need, st["done"] | ~ok_dir, opts)
-            # adapt the trial scale: grow after a first-try success, else keep the accepted scale
-            alpha_new = jnp.where(acc, jnp.where(k == 1, alpha * 2.0, alpha * 0.5 ** (k - 1)), alpha)
-            alpha_new = jnp.clip(alpha_new, 1e-12, jnp.pi)
-            small = _rel_gain(f_new, fv) < opts.tol
-            calm_new = jnp.where(small, calm + 1, 0)
-            done = (~acc) | (calm_new >= opts.patience)
-            new = dict(st, i=st["i"] + 1, v=v_new, f=f_new, alpha=alpha_new, calm=calm_new, done=done, rec=f_new,
-                       v_prev=v, d_prev=d, g_prev=grad)
-            return new, f_new
-
-        d0 = jnp.zeros(v0.shape, rd if method == "angles" else v0.dtype)
-        st0 = dict(i=0, v=v0, f=f0, alpha=jnp.asarray(opts.step_size, rd), calm=0, done=jnp.asarray(False), rec=f0,
-                   v_prev=v0, d_prev=d0, g_prev=d0)
-        st, hist = _drive(step, st0, f0, opts.max_iters, chunk)
-        return st["v"], st["f"], hist, st["i"], st["done"]
-
-    # ---------------- optax-driven ----------------
-    opt = opts.optimizer
-    x0 = jnp.angle(v0) if method == "angles" else v0
-    tx = manifold.riemannian(opt) if method == "riemannian" else opt
-
-    def step(st):
-        x, ost, v_best, f_best, f_prev, calm = st["x"], st["opt"], st["v"], st["f"], st["f_prev"], st["calm"]
-        v = manifold.from_angles_like(x, v0) if method == "angles" else x
-        fv, gc = vg(v)
-        fv = jnp.asarray(fv, rd)
-        g = jnp.conj(gc)
-        better = jnp.isfinite(fv) & (fv > f_best)
-        v_best = jnp.where(better, v, v_best)
-        f_best = jnp.where(better, fv, f_best)
-        if method == "riemannian":
-            upd, ost = tx.update(g, ost, x)
-            x_new = manifold.apply_update(x, upd)
-        elif method == "projected":
-            upd, ost = tx.update(-g, ost, x)
-            x_new = manifold.retract(x + upd)
-        else:
-            upd, ost = tx.update(-manifold.angle_gradient(v, g), ost, x)
-            x_new = x + upd
-        small = jnp.abs(_rel_gain(fv, f_prev)) < opts.tol
-        calm_new = jnp.where(small, calm + 1, 0)
-        new = dict(i=st["i"] + 1, x=x_new, opt=ost, v=v_best, f=f_best, f_prev=fv, calm=calm_new,
-                   done=calm_new >= opts.patience, rec=f_best)
-        return new, f_best
-
-    st0 = dict(i=0, x=x0, opt=tx.init(x0), v=v0, f=f0, f_prev=f0, calm=0, done=jnp.asarray(False), rec=f0)
-    st, hist = _drive(step, st0, f0, opts.max_iters, chunk)
-    v_last = manifold.from_angles_like(st["x"], v0) if method == "angles" else st["x"]
-    f_last = jnp.asarray(f(v_last), rd)
-    better = jnp.isfinite(f_last) & (f_last > st["f"])
-    v_best = jnp.where(better, v_last, st["v"])
-    f_best = jnp.where(better, f_last, st["f"])
-    return v_best, f_best, hist, st["i"], st["done"]
+def _starts(key, shape, r, init, opts, dtype):
+    m = opts.manifold
+    coords = m.random_coordinates(key, (r,) + shape, dtype)
+    if init is None:
+        return coords
+    init = jnp.asarray(init)
+    if init.shape == shape:
+        return coords.at[0].set(m.coordinates(m.project(init)))
+    if init.shape == (r,) + shape:
+        return m.coordinates(m.project(init))
+    raise ValueError(f"init must have shape {shape} or {(r,) + shape}, got {init.shape}")
 
 
 def solve(objective, key, num_elements, args=(), *, init=None, options: PhaseOptions = PhaseOptions()):
     """Pure (traceable) core of :func:`maximize_phases` with explicit options."""
+    o = options
     shape = _shape(num_elements)
-    r = options.num_restarts
+    m = o.manifold
+    args = tuple(args)
     cd = complex_dtype(None) if init is None else jnp.asarray(init).dtype
-    retract = manifold.oblique_retract if options.method == "oblique" else manifold.retract
-    if options.method == "oblique":
-        starts = retract(jax.random.normal(key, (r,) + shape, dtype=cd))
+    rd = real_dtype(cd)
+    r = o.num_restarts
+    starts = _starts(key, shape, r, init, o, rd)
+    chunk = o.history_chunk
+    mc = num_components(objective, m.point(jax.tree_util.tree_map(lambda x: x[0], starts)), args)
+
+    def scalar(v, *a):
+        out = objective(v, *a)
+        return out if mc is None else jnp.min(out)
+
+    def run(tx, p0, iters, gtol=None):
+        return ascend(objective, p0, args, tx, m, max_iters=iters, tol=o.tol, patience=o.patience, chunk=chunk,
+                      gtol=gtol)
+
+    gtol_f = o.finish_gtol if o.finish_gtol is not None else 1e3 * float(jnp.finfo(rd).eps)
+
+    if o.screen_iters is None or r == 1:
+        ps, fs, hs, its, cv = jax.vmap(lambda p0: run(_stage_tx(o, "screen", mc), p0, o.max_iters))(starts)
+        restart_values = fs
+        b = jnp.argmax(jnp.where(jnp.isfinite(fs), fs, -jnp.inf))
+        p, f, hist, it, conv = (jax.tree_util.tree_map(lambda x: x[b], ps), fs[b], hs[b], its[b], cv[b])
     else:
-        starts = manifold.random_point(key, (r,) + shape, dtype=cd)
-    if init is not None:
-        init = jnp.asarray(init, cd)
-        if init.shape == shape:
-            starts = starts.at[0].set(retract(init))
-        elif init.shape == (r,) + shape:
-            starts = retract(init)
-        else:
-            raise ValueError(f"init must have shape {shape} or {(r,) + shape}, got {init.shape}")
-    screen = options.screen_iters
-    first = options if screen is None else replace(options, max_iters=screen, screen_iters=None)
-    run = jax.vmap(lambda v0: _run_single(objective, first, v0, args))
-    vs, fs, hists, iters, conv = run(starts)
-    fs_safe = jnp.where(jnp.isfinite(fs), fs, -jnp.inf)
-    b = jnp.argmax(fs_safe)
-    if screen is None:
-        return PhaseResult(vs[b], fs[b], hists[b], iters[b], conv[b], fs)
-    # continue only the best screened restart
-    refine = replace(options, screen_iters=None, direction=options.refine_direction or options.direction,
-                     refine_direction=None)
-    v2, f2, h2, it2, c2 = _run_single(objective, refine, vs[b], args)
-    hist = jnp.concatenate([hists[b], h2[1:]])
-    return PhaseResult(v2, f2, hist, iters[b] + it2, c2, fs.at[b].set(f2))
+        ps, fs, hs, its, _ = jax.vmap(lambda p0: run(_stage_tx(o, "screen", mc), p0, o.screen_iters))(starts)
+        fs_safe = jnp.where(jnp.isfinite(fs), fs, -jnp.inf)
+        q = min(o.num_refine, r)
+        _, top = jax.lax.top_k(fs_safe, q)
+        p2, f2, h2, it2, c2 = jax.vmap(lambda p0: run(_stage_tx(o, "refine", mc), p0, o.max_iters))(
+            jax.tree_util.tree_map(lambda x: x[top], ps))
+        restart_values = fs.at[top].set(f2)
+        j = jnp.argmax(jnp.where(jnp.isfinite(f2), f2, -jnp.inf))
+        b = top[j]
+        p = jax.tree_util.tree_map(lambda x: x[j], p2)
+        f, conv = f2[j], c2[j]
+        hist = jnp.concatenate([hs[b], h2[j][1:]])
+        it = its[b] + it2[j]
+    if o.optimizer is None and o.finish_iters > 0 and (o.finish_direction is not None):
+        tx = _stage_tx(o, "finish", mc)
+        extra = []
+
+        def finish(p, f, it):
+            p_new, f_new, _, it3, c3 = run(tx, p, o.finish_iters, gtol_f)
+            better = jnp.isfinite(f_new) & (f_new > f)
+            return _where(better, p_new, p), jnp.where(better, f_new, f), it + it3
+
+        p, f, it = finish(p, f, it)
+        extra.append(f)
+        if getattr(m, "flat", False):
+            for _ in range(o.polish_rounds):
+                v = coordinate_sweeps(scalar, m.point(p), args, num_sweeps=o.polish_sweeps)
+                pv = m.coordinates(v)
+                fv = jnp.asarray(scalar(m.point(pv), *args), rd)
+                better = jnp.isfinite(fv) & (fv > f)
+                p, f = _where(better, pv, p), jnp.where(better, fv, f)
+                p, f, it = finish(p, f, it)
+                extra.append(f)
+        hist = jnp.concatenate([hist, jnp.stack(extra)])
+        restart_values = restart_values.at[b].set(f)
+    v = m.point(p)
+    if getattr(m, "flat", False):
+        v = v.astype(cd)
+    return PhaseResult(v, f, hist, it, conv, restart_values)
 
 
 @partial(jax.jit, static_argnames=("objective", "num_elements", "options"))
@@ -465,11 +485,10 @@ def _options(options, kw):
 def maximize_phases(objective: Callable, key, num_elements, *, args=(), init=None, options=None, **kw) -> PhaseResult:
     """Maximise a real ``objective(v, *args)`` over unit-modulus ``v`` of shape ``num_elements``.
 
-    Keyword options (see :class:`PhaseOptions`): ``method``, ``optimizer``,
-    ``num_restarts``, ``max_iters``, ``tol``, ``patience``, ``step_size``.
-    ``init`` warm-starts the first restart (or all, with shape ``(R, *shape)``).
-    Pure JAX: may be called inside ``jit``/``vmap``; at top level it is jit-compiled
-    (one compilation per objective function object and options).
+    Keyword options: see :class:`PhaseOptions` (the defaults are the recommended ones). ``init`` warm-starts
+    the first restart (or all, with shape ``(num_restarts, *shape)``). Pass problem data in ``args``: the
+    solver is compiled once per ``objective`` object, shape and options -- a new closure/lambda per call
+    recompiles every call. Pure JAX: may be called inside ``jit``/``vmap``.
     """
     opts = _options(options, kw)
     shape = _shape(num_elements)
@@ -477,7 +496,8 @@ def maximize_phases(objective: Callable, key, num_elements, *, args=(), init=Non
     return _solve_jit(objective, key, shape, args, init, opts)
 
 
-def maximize_phases_batched(objective: Callable, key, data, num_elements, *, init=None, options=None, **kw) -> PhaseResult:
+def maximize_phases_batched(objective: Callable, key, data, num_elements, *, init=None, options=None,
+                            **kw) -> PhaseResult:
     """Batched form: ``objective(v, data_i)`` for every slice ``data_i`` of the leading axis of ``data``.
 
     ``data`` is any pytree of arrays sharing a leading batch axis. Each problem
@@ -485,9 +505,12 @@ def maximize_phases_batched(objective: Callable, key, data, num_elements, *, ini
     fields have a leading axis ``B``.
 
     >>> import jax, jax.numpy as jnp
+    >>> from irsjax.phases import from_angles
     >>> from optim import maximize_phases_batched
-    >>> c = jnp.exp(1j * jnp.arange(12.0)).reshape(3, 4)
-    >>> res = maximize_phases_batched(lambda v, ci: jnp.abs(jnp.sum(ci * v)) ** 2, jax.random.key(0), c, 4)
+    >>> def gain(v, c):
+    ...     return jnp.abs(jnp.sum(c * v)) ** 2
+    >>> c = from_angles(jnp.arange(12.0)).reshape(3, 4)
+    >>> res = maximize_phases_batched(gain, jax.random.key(0), c, 4)
     >>> [round(float(x), 3) for x in res.value]
     [16.0, 16.0, 16.0]
     """
@@ -505,7 +528,9 @@ def _batched_jit(objective, key, data, num_elements, init, options):
     keys = jax.random.split(key, b)
     if init is None:
         return jax.vmap(lambda k, d: solve(objective, k, num_elements, (d,), options=options))(keys, data)
-    return jax.vmap(lambda k, d, i0: solve(objective, k, num_elements, (d,), init=i0, options=options))(keys, data, init)
+    return jax.vmap(lambda k, d, i0: solve(objective, k, num_elements, (d,), init=i0, options=options))(
+        keys, data, init)
 
 
-__all__ = ["PhaseResult", "PhaseOptions", "METHODS", "solve", "maximize_phases", "maximize_phases_batched"]
+__all__ = ["PhaseResult", "PhaseOptions", "METHODS", "DIRECTIONS", "solve", "ascend", "direction_transform",
+           "shape_of", "maximize_phases", "maximize_phases_batched"]

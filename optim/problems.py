@@ -26,6 +26,7 @@ import jax
 import jax.numpy as jnp
 
 from irsjax import channels, geometry, pathloss, units
+from irsjax.phases import from_angles
 
 
 class WiretapRatioInstance(NamedTuple):
@@ -45,13 +46,14 @@ def wiretap_instance(key, K, *, P_low=10.0, P_high=40.0, noise_dBm=-90.0, c0_dB=
                      dtype=None) -> WiretapRatioInstance:
     """One random instance of the homogenised wiretap ratio problem (see module docstring)."""
     cd = channels.complex_dtype(dtype)
-    s, irs, bob, eve = (jnp.array(p) for p in ((0.0, 0.0), (40.0, 0.0), (45.0, 10.0), (45.0, -15.0)))
+    rd = channels.real_dtype(cd)
+    s, irs, bob, eve = (jnp.array(p, rd) for p in ((0.0, 0.0), (40.0, 0.0), (45.0, 10.0), (45.0, -15.0)))
     g = lambda a, b_, ex: pathloss.distance_gain(geometry.distance(a, b_), exponent=ex, c0_db=c0_dB)  # noqa: E731
     kp, k1, k2, k3, k4, k5 = jax.random.split(key, 6)
-    P = jax.random.uniform(kp, (), minval=P_low, maxval=P_high)
+    P = jax.random.uniform(kp, (), rd, minval=P_low, maxval=P_high)
     rho = units.dbm_to_watt(P) / units.dbm_to_watt(noise_dBm)
-    los = jnp.exp(2j * jnp.pi * jax.random.uniform(k1, (K,))).astype(cd)
-    h = jnp.sqrt(g(s, irs, 2.0)) * los
+    los = from_angles(2 * jnp.pi * jax.random.uniform(k1, (K,), rd)).astype(cd)
+    h = jnp.sqrt(g(s, irs, 2.0)).astype(cd) * los
     gb = channels.rayleigh(k2, (K,), gain=g(irs, bob, 2.5), dtype=cd)
     ge = channels.rayleigh(k3, (K,), gain=g(irs, eve, 2.5), dtype=cd)
     db = channels.rayleigh(k4, (1,), gain=g(s, bob, direct_exponent), dtype=cd)
@@ -88,7 +90,7 @@ def ratio_matrices(inst: WiretapRatioInstance):
     homogenised as ``tr(X)/(K+1)``).
     """
     n = inst.b.shape[-1]
-    eye = jnp.eye(n, dtype=inst.b.dtype) / n
+    eye = jnp.eye(n, dtype=inst.b.dtype) / jnp.asarray(n, inst.b.dtype)
     return eye + jnp.outer(inst.b, jnp.conj(inst.b)), eye + jnp.outer(inst.e, jnp.conj(inst.e))
 
 
@@ -100,12 +102,12 @@ def wiretap_eig_init(inst: WiretapRatioInstance):
     """Warm start: the generalised eigenvector of ``(A, C)`` (:func:`ratio_matrices`, norm instead of
     unit-modulus constraint), de-homogenised and projected onto unit modulus."""
     from optim.rayleigh import max_generalized_eig
-    from irsjax.phases import project_unit_modulus
+    from optim.manifold import retract
 
     A, C = ratio_matrices(inst)
     _, w = max_generalized_eig(A, C)
     ref = w[-1]
-    return project_unit_modulus(w[:-1] * jnp.conj(jnp.where(jnp.abs(ref) > 0, ref, 1.0)))
+    return retract(w[:-1] * jnp.conj(jnp.where(jnp.abs(ref) > 0, ref, jnp.ones_like(ref))))
 
 
 __all__.append("wiretap_eig_init")

@@ -27,7 +27,7 @@ def max_generalized_eig(A, B):
     M = (M + jnp.conj(M.T)) / 2
     w, V = jnp.linalg.eigh(M)
     x = jnp.linalg.solve(jnp.conj(L.T), V[:, -1])
-    return w[-1], x / jnp.linalg.norm(x)
+    return w[-1], x / jnp.linalg.norm(x).astype(x.dtype)
 
 
 def rayleigh_quotient(w, A, B):
@@ -38,7 +38,7 @@ def rayleigh_quotient(w, A, B):
 def rank_one_beam(a, B):
     """Maximiser ``B^{-1} a`` (normalised) and value ``a^H B^{-1} a`` for ``A = a a^H``."""
     x = jnp.linalg.solve(B, a)
-    return jnp.real(jnp.vdot(a, x)), x / jnp.linalg.norm(x)
+    return jnp.real(jnp.vdot(a, x)), x / jnp.linalg.norm(x).astype(x.dtype)
 
 
 __all__ = ["max_generalized_eig", "rayleigh_quotient", "rank_one_beam"]

@@ -12,17 +12,12 @@
 """
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 
-
-def soft_min(x, temperature, axis=-1):
-    """Soft minimum over ``axis``; exact ``min`` where ``temperature == 0`` (traceable)."""
-    x = jnp.asarray(x)
-    tau = jnp.asarray(temperature, x.dtype)
-    safe = jnp.where(tau > 0, tau, 1.0)
-    soft = -safe * jax.nn.logsumexp(-x / safe, axis=axis)
-    return jnp.where(tau > 0, soft, jnp.min(x, axis=axis))
+from irsjax.metrics import soft_min  # the one implementation (exact min at temperature 0)
 
 
 def soft_max(x, temperature, axis=-1):
@@ -34,8 +29,8 @@ def softplus(x, temperature):
     """``tau log(1 + e^{x/tau})`` (``>= {x}^+``, gap ``<= tau log 2``); exact ``{x}^+`` at ``tau == 0``."""
     x = jnp.asarray(x)
     tau = jnp.asarray(temperature, x.dtype)
-    safe = jnp.where(tau > 0, tau, 1.0)
-    return jnp.where(tau > 0, safe * jax.nn.softplus(x / safe), jnp.maximum(x, 0.0))
+    safe = jnp.where(tau > 0, tau, jnp.ones_like(tau))
+    return jnp.where(tau > 0, safe * jax.nn.softplus(x / safe), jnp.maximum(x, jnp.zeros_like(x)))
 
 
 def geometric_schedule(start=1.0, stop=0.01, num=3, *, exact_last=True):
@@ -79,17 +74,15 @@ def annealed_maximize_phases(objective, key, num_elements, temperatures=(1.0, 0.
     :class:`optim.PhaseResult` with ``history`` concatenated over stages.
     Pure JAX (call it inside ``jit``/``vmap``).
     """
-    from optim.phases import PhaseOptions, solve, _shape, PhaseResult
+    from optim.phases import PhaseOptions, PhaseResult, shape_of, solve
 
     opts = options if options is not None else PhaseOptions()
-    shape = _shape(num_elements)
+    shape = shape_of(num_elements)
     temps = jnp.asarray(temperatures)
     keys = jax.random.split(key, temps.shape[0])
     first = solve(objective, keys[0], shape, (temps[0],) + tuple(args), init=init, options=opts)
     if temps.shape[0] == 1:
         return first
-    import dataclasses
-
     later = dataclasses.replace(opts, num_restarts=1)
 
     def body(v, inp):

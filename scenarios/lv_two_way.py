@@ -15,14 +15,16 @@ Presets: ``fig1`` (P sweep), ``fig2`` (K sweep), ``fig3`` (N sweep),
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 import jax
 
+from irsjax import montecarlo
 from irsjax.montecarlo import Estimate
 from irsjax.scenario import Panel, Param, ParameterError, PointResult, Scenario, Series
-from irsjax.systems.two_way import PROBABILITIES, TwoWayConfig, lower_bound
+from irsjax.systems.two_way import PROBABILITIES, TwoWayConfig, latin_hypercube, lower_bound
 
 BOUND_KEY_TAG = 0x1B0D  # topologies of the analytical bound: fold_in(run key, tag)
 
@@ -101,8 +103,42 @@ def point(ctx, params) -> PointResult:
         "paper_rate_legit_bits": pap["q_m"] / ln2,
         "gap_proposed_minus_bound": est["proposed"].mean - ref["sum"],
         "gap_std_err": math.hypot(est["proposed"].std_err, ref["sum_se"]),
+        # smooth (pathwise) part of d(sum ASR)/d log2 K at this K, irsjax.systems.two_way.local_k_slope
+        "slope_per_doubling_K_smooth": est["slope_per_doubling_K"].mean,
     }
     return PointResult(values=values, extras=extras)
+
+
+def paired_bound_gap(params, key, topologies=64, blocks=4096):
+    """MC sum ASR minus the Theorem 1 bound, both on the *same* topologies (MODELS.md 0.2 two-level sampling).
+
+    ``topologies`` Latin-hypercube user drops; on each, ``blocks`` fading realisations (positions fixed, a
+    float leaf: one compilation) and the reference bound (float64). Returns floats: the mean gap and its
+    standard error over topologies (MC noise included), the topology means of MC and bound, and the
+    standard error the MC mean alone would carry from topology sampling (what an unpaired comparison
+    has to beat).
+
+    >>> r = paired_bound_gap(dict(SCENARIO.defaults(), K=8, N=2, P_dBm=50.0), jax.random.key(0), 3, 256)
+    >>> sorted(r)
+    ['blocks', 'bound', 'gap', 'gap_std_err', 'mc', 'mc_topology_std_err', 'topologies']
+    """
+    cfg = config(dict(params, radius=float(params["radius"]) or 1e-9))
+    T, N = int(topologies), cfg.N
+    k_top, k_mc = jax.random.split(key)
+    u = latin_hypercube(k_top, T, 4 * N).reshape(T, N, 4)
+    pa, pb = (np.asarray(x, float) for x in jax.vmap(cfg.draw_positions)(u))
+    mc_t, lb_t = [], []
+    for t in range(T):
+        ct = dataclasses.replace(cfg, positions_a=tuple(map(tuple, pa[t].tolist())),
+                                 positions_b=tuple(map(tuple, pb[t].tolist())))
+        mc_t.append(montecarlo.estimate(ct, jax.random.fold_in(k_mc, t), int(blocks))["proposed"].mean)
+        with jax.enable_x64(True):
+            lb_t.append(lower_bound(ct, k_top, 1, methods=("reference",), M=int(params["M"]))["reference"]["sum"])
+    mc_t, lb_t = np.asarray(mc_t, float), np.asarray(lb_t, float)
+    gap = mc_t - lb_t
+    se = lambda x: float(np.std(x, ddof=1) / math.sqrt(T)) if T > 1 else float("nan")
+    return {"gap": float(gap.mean()), "gap_std_err": se(gap), "mc": float(mc_t.mean()), "bound": float(lb_t.mean()),
+            "mc_topology_std_err": se(mc_t), "topologies": T, "blocks": int(blocks)}
 
 
 def _transform(x_name, xs):
@@ -144,6 +180,13 @@ def derive(params, x_name, xs, series):
         if x_name == "K" and len(xs) >= 2:
             out["scaling"]["slope_per_doubling_of_K_at_largest_K"] = float(
                 (mean["proposed"][-1] - mean["proposed"][-2]) / math.log2(xs[-1] / xs[-2]))
+            # per segment, with the standard error (independent draws per K); compare with the smooth
+            # part per_point.slope_per_doubling_K_smooth (trapezoid over the segment) and with 2 and 4
+            pse = np.asarray(series["proposed"].get("std_err", np.zeros(len(xs))), float)
+            out["scaling"]["slope_per_doubling_of_K_by_segment"] = {
+                "from_K": [int(k) for k in xs[:-1]], "to_K": [int(k) for k in xs[1:]],
+                "measured": (np.diff(mean["proposed"]) / np.diff(t)).tolist(),
+                "std_err": (np.hypot(pse[1:], pse[:-1]) / np.diff(t)).tolist()}
     se = {k: np.asarray(series[k].get("std_err", np.zeros(len(xs))), float) for k in ("proposed", "lower_bound")}
     gap_se = np.hypot(se["proposed"], se["lower_bound"])
     nz = mean["proposed"] > NONZERO

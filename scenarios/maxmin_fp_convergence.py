@@ -130,7 +130,7 @@ class FPConvergence:
         else:
             def prod_obj(p):  # exp(ln2 * min_n R_s,n): same argmax, no logarithms
                 a, b = ratios(p)
-                return jnp.min(jnp.prod(off + a / b, axis=-1))
+                return jnp.min(jnp.prod(jnp.broadcast_to(off, a.shape) + a / b, axis=-1))
 
             p_ref, _ = fp_mod.grid_search(prod_obj, pmin, pmax, U, points=self.grid_points,
                                           chunk=self.grid_points**2)
@@ -193,6 +193,7 @@ def experiment(params) -> tuple[FPConvergence, np.ndarray]:
         raise ParameterError(f"parameter 'iteration' ({params['iteration']}) must be <= fp_iters "
                              f"({params['fp_iters']}); e.g. --set iteration=1:{params['fp_iters']}:1")
     system = MaxminTwoWayConfig(L=int(params["L"]), kappa_assignment=str(params["kappa_assignment"]),
+                                irs_links=str(params["irs_links"]),
                                 kappa=float(params["kappa"]), noise_dBm=float(params["noise_dBm"]),
                                 eve_noise_dBm=float(params["noise_dBm"]), loop_dBm=float(params["loop_dBm"]),
                                 Pmax_dBm=float(params["Pmax_dBm"]), Pmin_dBm=float(params["Pmin_dBm"]))

@@ -36,7 +36,7 @@ from optim import sdr as sdr_mod
 from optim.phases import PhaseOptions
 from irsjax.config import config, static
 from irsjax.scenario import Panel, Param, PointResult, Scenario, Series
-from irsjax.systems.maxmin_two_way import CONFIGS, PAPER_GAINS, MaxminTwoWayConfig
+from irsjax.systems.maxmin_two_way import CONFIGS, IRS_LINKS, PAPER_GAINS, MaxminTwoWayConfig
 from irsjax.units import LN2
 
 NUM_FP_TRACE = 10
@@ -194,6 +194,8 @@ SYSTEM_PARAMS = (  # the physical system (shared with scenarios.maxmin_fp_conver
           choices=tuple(sorted(CONFIGS)), sweepable=False),
     Param("kappa_assignment", "code", "", "Rician factor on direct links (code) or on IRS hops (text)", kind=str,
           choices=("code", "text"), sweepable=False),
+    Param("irs_links", "shared", "", "IRS hops: one channel per node (shared) or drawn afresh per node pair "
+          "(independent, as in the authors' code)", kind=str, choices=IRS_LINKS, sweepable=False),
     Param("kappa", 8.0, "", "Rician K-factor (linear)", minimum=0.0, maximum=1e6),
     Param("Pmax_dBm", 15.0, "dBm", "maximum transmit power per user", minimum=-100.0, maximum=100.0),
     Param("Pmin_dBm", 0.0, "dBm", "minimum transmit power per user", minimum=-100.0, maximum=100.0),
@@ -225,11 +227,13 @@ def realisation(params) -> MaxminTwoWayRealisation:
         raise ParameterError(f"Pmin_dBm ({params['Pmin_dBm']}) must be <= Pmax_dBm ({params['Pmax_dBm']})")
     system = MaxminTwoWayConfig(L=int(params["L"]), config=str(params["config"]),
                                 kappa_assignment=str(params["kappa_assignment"]), kappa=float(params["kappa"]),
-                                noise_dBm=float(params["noise_dBm"]), eve_noise_dBm=float(params["noise_dBm"]),
+                                irs_links=str(params["irs_links"]), noise_dBm=float(params["noise_dBm"]),
+                                eve_noise_dBm=float(params["noise_dBm"]),
                                 loop_dBm=float(params["loop_dBm"]), Pmax_dBm=float(params["Pmax_dBm"]),
                                 Pmin_dBm=float(params["Pmin_dBm"]))
     # config is traced through `positions`: compile once per L for all four configurations
     base = MaxminTwoWayConfig(L=system.L, kappa_assignment=system.kappa_assignment, kappa=system.kappa,
+                              irs_links=system.irs_links,
                               noise_dBm=system.noise_dBm, eve_noise_dBm=system.eve_noise_dBm,
                               loop_dBm=system.loop_dBm, Pmax_dBm=system.Pmax_dBm, Pmin_dBm=system.Pmin_dBm)
     return MaxminTwoWayRealisation(base, outer_iters=int(params["outer_iters"]), fp_iters=int(params["fp_iters"]),

@@ -19,14 +19,17 @@ conditional estimator's variance-reduction factors.
 from __future__ import annotations
 
 import functools
+import json
 import math
+import zlib
 
 import jax
 
+from irsjax import importance
 from irsjax.analysis import scheduling as an
 from irsjax.montecarlo import Estimate, variance_reduction
 from irsjax.scenario import Panel, Param, PointResult, Scenario, Series
-from irsjax.systems.scheduling import RelaySystem, SchedulingGeometry, SchedulingSystem
+from irsjax.systems.scheduling import RelaySystem, SchedulingGeometry, SchedulingImportance, SchedulingSystem
 
 PAPER_N_STAR = 53  # Remark 11: SS needs ~53 elements to beat R-DL at 2.4 GHz
 N_STAR_FREQS = (2.4, 5.0, 28.0)
@@ -54,7 +57,12 @@ PARAMS = (
           "idealisation) or both", kind=str, choices=("both", "full", "independent"), sweepable=False),
     Param("q_terms", 4, "", "terms n of the Q-function approximation in Theorem 1", kind=int, minimum=1,
           maximum=12, sweepable=False),
+    Param("is_samples", 0, "", "realisations of the rare-outage estimator OS_is / SS_is (full model: eavesdroppers' "
+          "power integrated out, cross-entropy importance sampling of the channels); 0: off", kind=int, minimum=0,
+          maximum=10**10, sweepable=False),
 )
+IS_ROUNDS = 3  # cross-entropy pilot rounds of the rare-outage estimator
+IS_REL_ERROR = 0.05  # relative error for the reported sample counts (IS vs plain MC)
 
 _MC_SCHEMES = ("SE", "ME", "SS", "OS")
 _PANEL = {"SE": "single", "ME": "single", "SS": "ss", "OS": "os"}
@@ -67,6 +75,9 @@ SERIES = (
     *(Series(f"{s}_cond_indep", _PANEL[s], description=f"{s}: independent-links conditional MC")
       for s in ("SE", "ME", "SS")),
     Series("OS_cond_indep", "os", description="OS: independent-links conditional MC (factorises over users)"),
+    Series("OS_is", "os", description="OS: full-model rare-outage estimator (radial conditioning + CE importance "
+           "sampling; is_samples > 0)"),
+    Series("SS_is", "ss", description="SS: full-model rare-outage estimator (as OS_is; checks it against SS_cond)"),
     *(Series(f"{s}_analysis", _PANEL[s], analytical=True, description=f"{s}: Theorem 1 closed form (5.8)-(5.9)")
       for s in _MC_SCHEMES),
     Series("SS_ni", "ss", analytical=True, description="SS: numerical integration of (5.8), exact Q"),
@@ -151,6 +162,31 @@ def _nan():
     return float("nan")
 
 
+def rare_outage(ctx, params, scheme: str) -> tuple:
+    """The full-model rare-outage estimate of ``scheme`` (OS or SS): cross-entropy fit of the channel proposal
+    (``IS_ROUNDS`` pilot rounds of ``is_samples // 5`` realisations, at least 2000, at most 20000) and the
+    final weighted estimate from ``is_samples`` realisations, each through ``ctx.estimate`` (own keys, folded
+    from the run's and the point's parameters). Returns ``(Estimate, extras)``."""
+    n = int(params["is_samples"])
+    model = SchedulingImportance(system(params, "full", noma=False), scheme=scheme)
+    level = float(params["R_th"])
+    # own key per point (salted by the point's parameters): in a shared-draw sweep the points' calls are then
+    # not stacked (their proposals differ round by round, and a stacked program would recompile every round)
+    salt = zlib.crc32(json.dumps(sorted((k, str(v)) for k, v in params.items())).encode()) & 0x7FFFFFFF
+    base = jax.random.fold_in(jax.random.fold_in(ctx.key, 0x15 + (scheme == "SS")), salt)
+    runner = lambda fn, key, num, **kw: ctx.estimate(fn, key=key, samples=num, **kw)
+    pilot = min(20_000, max(2_000, n // 5))
+    fitted = importance.fit(model, base, level=level, samples=pilot, rounds=IS_ROUNDS, runner=runner)
+    res = importance.estimate(fitted.model, jax.random.fold_in(base, 1), n, level=level, runner=runner)
+    p = float(res.estimate.mean)
+    tag = f"{scheme}_is"
+    extras = {f"rel_err_{tag}": res.rel_error, f"vr_{tag}": res.variance_reduction, f"ess_{tag}": res.ess,
+              f"mean_weight_{tag}": float(res.mean_weight.mean), f"pilot_samples_{tag}": float(fitted.samples),
+              f"samples_to_5pct_{tag}": importance.importance_samples_for(res, IS_REL_ERROR) + fitted.samples,
+              f"plain_samples_to_5pct_{scheme}": importance.plain_samples_for(p, IS_REL_ERROR)}
+    return res.estimate, extras
+
+
 def point(ctx, params) -> PointResult:
     K = int(params["K"])
     values = {}
@@ -195,6 +231,12 @@ def point(ctx, params) -> PointResult:
             values[f"{s}_mc_indep"] = _nan()
         for s in ("SE", "ME", "SS", "OS"):
             values[f"{s}_cond_indep"] = _nan()
+    if int(params["is_samples"]) > 0:
+        for scheme in ("OS", "SS"):
+            values[f"{scheme}_is"], ex = rare_outage(ctx, params, scheme)
+            extras.update(ex)
+    else:
+        values["OS_is"] = values["SS_is"] = _nan()
     rel = ctx.estimate(relay_system(params), probabilities=("out_DL", "out_NDL"))
     values["R_DL_mc"] = rel["out_DL"]
     values["R_NDL_mc"] = rel["out_NDL"]

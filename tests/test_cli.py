@@ -42,7 +42,8 @@ def test_run_writes_contract_files(tmp_path, capsys):
     assert r["scenario"] == "wiretap" and r["seed"] == 5 and r["samples"] == 3000
     assert r["x"] == {**r["x"], "name": "P_dBm", "values": [0.0, 5.0, 10.0]}
     assert r["params"]["K"] == 16 and r["params"]["R_s"] == 1.0 and r["params"]["noise_dBm"] == -90.0
-    labels = {"asr_aligned", "asr_random", "sop_aligned", "sop_random", "sop_random_analysis", "sop_aligned_conditional"}
+    labels = {"asr_aligned", "asr_random", "sop_aligned", "sop_random", "sop_random_analysis",
+              "sop_aligned_conditional"}
     assert labels <= set(r["series"])
     for lab in labels - {"sop_random_analysis"}:
         s = r["series"][lab]
@@ -96,7 +97,8 @@ def test_sweep_over_k_and_seed_reproducibility(tmp_path, capsys):
     (["run", "wiretap", "--set", "K=4,8", "--set", "P_dBm=1,2"], "several parameters"),
 ])
 def test_bad_input_one_line_error(args, culprit, capsys, tmp_path):
-    code, out, err = run_cli(args + ["--out", str(tmp_path / "o")] if args[0] == "run" and len(args) > 1 else args, capsys)
+    add_out = args[0] == "run" and len(args) > 1
+    code, out, err = run_cli(args + ["--out", str(tmp_path / "o")] if add_out else args, capsys)
     assert code == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
@@ -130,7 +132,9 @@ def test_interrupted_run_resumes_without_losing_points(tmp_path, capsys, monkeyp
 
     import dataclasses
     monkeypatch.setattr(cli, "load_scenario", lambda name: dataclasses.replace(W.SCENARIO, point=flaky))
-    args = ["run", "wiretap", "--set", "P_dBm=0:20:5", "--out", str(out_dir)] + TINY
+    # a sweep over K runs point by point (K changes the channels' law: no shared draws), so points finish one by one
+    sweep = ["--set", "sweep=K", "--set", "K=2:10:2", "--set", "P_dBm=10"]
+    args = ["run", "wiretap", *sweep, "--out", str(out_dir)] + TINY
     code, _, err = run_cli(args, capsys)
     assert code == 130 and "resume" in err
     assert not (out_dir / "results.json").exists()
@@ -142,7 +146,7 @@ def test_interrupted_run_resumes_without_losing_points(tmp_path, capsys, monkeyp
     resumed = json.loads((out_dir / "results.json").read_text())
     monkeypatch.setattr(cli, "load_scenario", lambda name: W.SCENARIO)
     fresh_dir = tmp_path / "fresh"
-    code, _, _ = run_cli(["run", "wiretap", "--set", "P_dBm=0:20:5", "--out", str(fresh_dir)] + TINY, capsys)
+    code, _, _ = run_cli(["run", "wiretap", *sweep, "--out", str(fresh_dir)] + TINY, capsys)
     fresh = json.loads((fresh_dir / "results.json").read_text())
     assert resumed["series"] == fresh["series"]
 
@@ -151,7 +155,79 @@ def test_console_script_end_to_end(tmp_path):
     exe = os.path.join(os.path.dirname(sys.executable), "irsjax")
     r = subprocess.run([exe, "run", "wiretap", "--set", "K=0", "--out", str(tmp_path)], capture_output=True, text=True)
     assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and "'K'" in r.stderr
-    r = subprocess.run([exe, "run", "wiretap", "--samples", "1000", "--set", "P_dBm=10", "--out", str(tmp_path / "ok"), "--no-plot"],
+    r = subprocess.run([exe, "run", "wiretap", "--samples", "1000", "--set", "P_dBm=10", "--out", str(tmp_path / "ok"),
+                        "--no-plot"],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "ok" / "results.json").exists()
+
+
+def test_failure_inside_a_run_keeps_the_previous_result_and_finished_points(tmp_path, capsys, monkeypatch):
+    """An error raised after the run has written checkpoints (here: in the second point) exits 1 with one line;
+    the previous complete result stays as it was, the finished point is kept, and the rerun resumes from it."""
+    import dataclasses
+
+    import scenarios.wiretap as W
+
+    out = tmp_path / "r"
+    sweep = ["--set", "sweep=K", "--set", "K=2:6:2", "--set", "P_dBm=10"]
+    assert cli.main(["run", "wiretap", *sweep, "--out", str(out)] + TINY) == 0  # a finished result
+    capsys.readouterr()
+    before = {n: (out / n).read_bytes() for n in ("results.json", "results.csv")}
+    real_point, calls = W.SCENARIO.point, {"n": 0}
+
+    def broken(ctx, params):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("device lost")
+        return real_point(ctx, params)
+
+    monkeypatch.setattr(cli, "load_scenario", lambda name: dataclasses.replace(W.SCENARIO, point=broken))
+    args = ["run", "wiretap", *sweep, "--seed", "1", "--out", str(out)] + TINY
+    code, _, err = run_cli(args, capsys)
+    assert code == 1 and err.count("\n") == 1 and "RuntimeError: device lost" in err and "Traceback" not in err
+    assert {n: (out / n).read_bytes() for n in before} == before
+    assert len(json.loads((out / PartialStore.FILE).read_text())["points"]) == 1
+    monkeypatch.setattr(cli, "load_scenario", lambda name: W.SCENARIO)
+    code, _, err = run_cli(args, capsys)
+    assert code == 0 and "resuming: 1 finished point(s)" in err
+    assert json.loads((out / "results.json").read_text())["seed"] == 1 and not (out / PartialStore.FILE).exists()
+
+
+def test_out_of_memory_inside_a_run_is_one_line_with_the_fix(tmp_path, capsys, monkeypatch):
+    """Where the estimate before a pass misses, XLA's RESOURCE_EXHAUSTED still becomes one line with the fix."""
+    import dataclasses
+
+    import scenarios.wiretap as W
+
+    def oom(ctx, params):
+        raise RuntimeError("RESOURCE_EXHAUSTED: Out of memory while trying to allocate 71468255805440 bytes.\nmore")
+
+    monkeypatch.setattr(cli, "load_scenario", lambda name: dataclasses.replace(W.SCENARIO, point=oom))
+    code, out, err = run_cli(["run", "wiretap", "--out", str(tmp_path / "o")] + TINY, capsys)
+    assert code == 2 and err.count("\n") == 1 and out == ""
+    assert "out of memory during the run" in err and "--batch-size does not change it" in err
+    assert "71468255805440 bytes" in err and not (tmp_path / "o").exists()
+
+
+def test_help_into_a_closed_pipe_is_quiet():
+    """``irsjax run --help | head -1``: no error message when the reader stops early."""
+    p = subprocess.Popen([sys.executable, "-m", "irsjax", "run", "--help"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    p.stdout.close()  # before the command writes (it starts in a fraction of a second)
+    err = p.stderr.read().decode()
+    p.wait(timeout=60)
+    assert err == "" and p.returncode in (0, 1)
+
+
+def test_partial_store_subclass_with_its_own_state_writes(tmp_path):
+    """A resume store that sets up its state itself (e.g. one shared by the processes of a distributed run)
+    still writes: the first write creates the directory."""
+    class Shared(PartialStore):
+        def __init__(self, out_dir, signature, data):
+            self.path = os.path.join(out_dir, self.FILE)
+            self.signature, self.interval, self._last, self.data = signature, 2.0, 0.0, data
+
+    st = Shared(str(tmp_path / "d"), "s", {"signature": "s", "points": {}, "engine": {}})
+    st.save_point("p", {"v": 1})
+    assert json.loads((tmp_path / "d" / PartialStore.FILE).read_text())["points"] == {"p": {"v": 1}}

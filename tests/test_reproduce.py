@@ -55,3 +55,19 @@ def test_reproduce_reports_failures_and_missing_scenarios(tmp_path):
     assert "not available" in rep["runs"][0]["status"] and rep["claims"] == []
     with pytest.raises(ValueError, match="unknown paper 'nope'"):
         RP.paper_ids("nope")
+
+
+def test_cli_plot_formats_and_reproduce_errors(tmp_path, capsys):
+    from irsjax import cli
+    from irsjax import results as R
+
+    res = {"scenario": "demo", "seed": 0, "samples": 10, "x": {"name": "P", "values": [0, 10], "label": "P [dBm]"},
+           "panels": {"p": {"ylabel": "probability", "yscale": "log"}},
+           "series": {"sop": {"mean": [0.5, 0.0], "ci_low": [0.4, 0.0], "ci_high": [0.6, 0.3],
+                              "kind": "probability", "panel": "p", "analytical": False}}}
+    R.write_results(res, str(tmp_path), plot=False)
+    for fmt, magic in (("pdf", b"%PDF"), ("svg", b"<?xml")):
+        assert cli.main(["plot", str(tmp_path), "--format", fmt]) == 0
+        assert (tmp_path / f"figure.{fmt}").read_bytes().startswith(magic)
+    assert cli.main(["reproduce", "nope"]) == 2
+    assert "unknown paper 'nope'" in capsys.readouterr().err

@@ -29,6 +29,7 @@ import jax
 import jax.numpy as jnp
 from jax.scipy import special as jsp
 
+from irsjax.units import LN2  # noqa: F401 (the one definition; re-exported for existing imports)
 from irsjax.special import exp_e1, exp_e1_pair, expected_log1p_exp, one_minus_z_exp_e1  # noqa: F401 (re-exported)
 
 MU = math.pi ** 2 / (16 - math.pi ** 2)
@@ -36,7 +37,6 @@ MU = math.pi ** 2 / (16 - math.pi ** 2)
 NU = (16 - math.pi ** 2) / (4 * math.pi)
 """Lemma 1 scale."""
 
-LN2 = math.log(2.0)
 TAIL = 40.0  # neglected probability mass exp(-TAIL) at each end of zeta*'s bulk
 
 

@@ -13,7 +13,11 @@ pairs as noise. Large-scale model (MODELS.md 2(e), [C]): ``rho0 = -30 dB`` at
 1 m per hop, exponent 2 on every IRS hop, 3 on every direct link; per-hop
 fading ``sqrt(k/(1+k)) + sqrt(1/(1+k)) CN(0,1)`` with ``kappa_assignment``
 ``"code"`` (IRS hops Rayleigh, direct links Rician ``kappa = 8``; default) or
-``"text"`` (the reverse).
+``"text"`` (the reverse). ``irs_links`` sets the structure of the IRS hops:
+``"shared"`` (default: one channel ``f_X`` per node, so every cascade through
+``X`` shares it) or ``"independent"`` (as in the authors' MATLAB code [C]: the
+two hops of ``c_XY`` are drawn afresh for each node pair; every cascade has the
+same law as in the shared model, but different pairs' cascades are independent).
 
 This module is pure physics (no optimiser): see ``scenarios/maxmin_two_way.py``.
 
@@ -43,6 +47,8 @@ USERS = ((-20.0, -10.0), (-20.0, -40.0), (20.0, -10.0), (20.0, -40.0))  # A1, B1
 CONFIGS = {"C1": ("W", "Z"), "C2": ("W", "V"), "C3": ("Z", "V"), "C4": ("Y", "Z")}
 #: Gains at L = 40 over the random-phase + FP baseline quoted in the paper.
 PAPER_GAINS = {"C1": 2.11, "C2": 0.22, "C3": 0.92, "C4": 3.59}
+#: Structure of the IRS hops: one channel per node, or both hops drawn afresh per node pair (authors' code).
+IRS_LINKS = ("shared", "independent")
 
 
 class TwoWayChannels(NamedTuple):
@@ -65,6 +71,7 @@ class MaxminTwoWayConfig:
     alpha_direct: float = 3.0
     kappa: float = 8.0
     kappa_assignment: str = static("code")
+    irs_links: str = static("shared")
     noise_dBm: float = -105.0
     eve_noise_dBm: float = -105.0
     loop_dBm: float = -100.0
@@ -77,6 +84,7 @@ class MaxminTwoWayConfig:
         if len(self.users) < 2 or len(self.users) % 2:
             raise ValueError("users must list an even number (>= 2) of positions A1, B1, A2, B2, ...")
         check_choice("kappa_assignment", self.kappa_assignment, ("code", "text"))
+        check_choice("irs_links", self.irs_links, IRS_LINKS)
         check_positive("kappa", self.kappa, allow_zero=True)
         for nm in ("rho0_dB", "noise_dBm", "eve_noise_dBm", "loop_dBm", "Pmax_dBm", "Pmin_dBm"):
             check_finite(nm, getattr(self, nm))
@@ -127,13 +135,21 @@ class MaxminTwoWayConfig:
         # node-IRS hops f_X (M, L)
         d_xi = geometry.distance(nodes, irs[None, :])
         beta = pathloss.distance_gain(d_xi, exponent=self.alpha_irs, c0_db=self.rho0_dB)
-        f = channels.rician(k1, jnp.ones((M, L), cd), kappa=k_irs, gain=beta[:, None], dtype=cd)
-        casc = f[:, None, :] * f[None, :, :]
+        upper = jnp.triu(jnp.ones((M, M), bool), 1)
+        if self.irs_links == "shared":
+            f = channels.rician(k1, jnp.ones((M, L), cd), kappa=k_irs, gain=beta[:, None], dtype=cd)
+            casc = f[:, None, :] * f[None, :, :]
+        else:  # per node pair (X, Y), X < Y: a fresh X-IRS hop and a fresh IRS-Y hop; reciprocal c_YX = c_XY
+            ones = jnp.ones((M, M, L), cd)
+            ka, kb = jax.random.split(k1)
+            fx = channels.rician(ka, ones, kappa=k_irs, gain=beta[:, None, None], dtype=cd)
+            fy = channels.rician(kb, ones, kappa=k_irs, gain=beta[None, :, None], dtype=cd)
+            c = jnp.where(upper[..., None], fx * fy, 0.0)
+            casc = c + jnp.swapaxes(c, 0, 1)
         # direct links, reciprocal: draw the upper triangle and symmetrise
         d_xy = geometry.distance(nodes[:, None, :], nodes[None, :, :])
         bd = pathloss.distance_gain(d_xy, exponent=self.alpha_direct, c0_db=self.rho0_dB)
         z = channels.rician(k2, jnp.ones((M, M), cd), kappa=k_dir, gain=bd, dtype=cd)
-        upper = jnp.triu(jnp.ones((M, M), bool), 1)
         z = jnp.where(upper, z, 0.0)
         direct = z + z.T
         return TwoWayChannels(casc, direct)
@@ -199,4 +215,4 @@ class MaxminTwoWayConfig:
     FP_OFFSETS = (1.0, 1.0, 0.0)
 
 
-__all__ = ["POINTS", "USERS", "CONFIGS", "PAPER_GAINS", "TwoWayChannels", "MaxminTwoWayConfig"]
+__all__ = ["POINTS", "USERS", "CONFIGS", "PAPER_GAINS", "IRS_LINKS", "TwoWayChannels", "MaxminTwoWayConfig"]

@@ -48,12 +48,14 @@ leaf: moving the eavesdroppers away from the RIS, or raising the transmit SNR, l
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 
 from irsjax import channels, metrics, pathloss, units
+from irsjax.importance import mixture_log_ratio
 from irsjax.config import check_choice, check_finite, check_positive, check_range, check_size, config, static
 
 LINKS = ("full", "independent")
@@ -471,3 +473,177 @@ class RelaySystem:
             "log_cond_DL": log_conditional_outage(g_dl, lr, vt, self.L).astype(rd),
             "log_cond_NDL": log_conditional_outage(g_ndl, lr, vt, self.L).astype(rd),
         }
+
+
+# --------------------------------------------------------------------------- importance sampling (full model)
+IS_SCHEMES = ("OS", "SS")
+
+
+def log_gamma_tail(n: int, x):
+    """``ln P(Gamma(n, 1) >= x)`` for a static integer shape ``n`` (sum of ``n`` unit exponentials), exact in log
+    space far below float range: ``-x + ln sum_{i<n} x^i / i!`` (0 for ``x <= 0``, ``-inf`` for ``x = inf``).
+
+    >>> round(float(log_gamma_tail(1, 2.0)), 6), float(log_gamma_tail(3, 0.0)) == 0.0
+    (-2.0, True)
+    >>> float(log_gamma_tail(4, 500.0)) < -480.0                  # e^-500 x^3/3!: no underflow
+    True
+    """
+    x = jnp.maximum(jnp.asarray(x), 0.0)
+    dt = x.dtype
+    finite = jnp.isfinite(x)
+    pos = x > 0
+    xf = jnp.where(finite & pos, x, 1.0)
+    shape = (1,) * x.ndim + (n,)
+    i = jnp.arange(n, dtype=dt).reshape(shape)
+    log_fact = jnp.asarray([math.lgamma(k + 1.0) for k in range(n)], dt).reshape(shape)  # exact 0 at i = 0, 1
+    terms = i * jnp.log(xf)[..., None] - log_fact
+    terms = jnp.where(pos[..., None] | (i == 0), terms, jnp.asarray(-jnp.inf, dt))
+    val = -jnp.where(finite, x, 0.0) + jax.nn.logsumexp(terms, axis=-1)
+    return jnp.where(finite, val, jnp.asarray(-jnp.inf, dt))
+
+
+@config
+class SchedulingImportance:
+    """Rare-outage estimator for ``scheme`` (OS or SS) in the full model (one S-RIS channel shared by every
+    user and eavesdropper), where OS has no closed-form conditional law: a tilted model for
+    :mod:`irsjax.importance` (``sample_log_outage``, ``sample_score``, ``ce_update``).
+
+    *Eavesdroppers.* With the RIS aligned to user ``k``, eavesdropper ``l``'s cascade is ``W_lk = a_k^T u_l``,
+    ``a_kn = |h_n| e^{-j arg g_kn}``: given ``(h, g)`` the vector ``W_l`` is ``CN(0, A A^H)``, drawn exactly as
+    ``R^H z_l`` (``A^H = QR``, ``z_l ~ CN(0, I)`` in ``d = min(K, N)`` dimensions; SS needs only the scheduled
+    user's entry, ``||h|| z_l``, ``d = 1``). With ``radial=True`` (default) the total power ``S = sum_l ||z_l||^2
+    ~ Gamma(L d)`` is integrated out exactly: given ``(h, g)`` and the direction ``z / sqrt(S)`` every
+    eavesdropper SNR is ``S`` times a known constant, the outage (every served user beaten by some
+    eavesdropper) is the event ``S >= tau``, and the realisation's statistic is ``P(Gamma(L d) >= tau)`` in
+    log space (:func:`log_gamma_tail`). With ``radial=False`` the realisation's statistic is the outage
+    indicator and ``z`` of one uniformly chosen eavesdropper is scaled by ``e^{log_s_eve / 2}``.
+
+    *Proposal for (h, g)* (importance sampling; log variance scales are float leaves fitted by
+    cross-entropy): a uniformly chosen element ``m`` gets ``h_m ~ CN(0, e^log_s_spike)``, the others
+    ``CN(0, e^log_s_rest)``, and every user's channel at that element ``g_km ~ CN(0, e^log_s_user)`` (a
+    uniform mixture over ``m``; an S-RIS channel concentrated on few elements lowers every user's
+    co-phasing gain ``sum_n |h_n||g_kn|`` relative to ``||h||^2``, which the eavesdroppers' SNRs follow).
+    With every log scale 0 the proposal is the model's law (weight 1).
+
+    The score of :meth:`sample_score` is the secrecy capacity (bits, unclipped) of the user the scheme
+    serves (OS: the best one), so ``score <= R_th`` is the secrecy outage (``out_OS`` / ``out_SS`` of
+    :class:`SchedulingSystem`); the levels of :meth:`sample_log_outage` are target rates.
+
+    >>> import jax
+    >>> m = SchedulingImportance(SchedulingSystem(N=8, K=3, L=2, rho_dB=120.0))
+    >>> log_p, log_w, suff = m.sample_log_outage(jax.random.key(0), jnp.asarray([1.0, 2.0]))
+    >>> log_p.shape, float(log_w), suff.shape
+    ((2,), 0.0, (4,))
+    """
+
+    system: SchedulingSystem = dataclasses.field(default_factory=SchedulingSystem)
+    scheme: str = static("OS")
+    radial: bool = static(True)
+    log_s_spike: float = 0.0
+    log_s_rest: float = 0.0
+    log_s_user: float = 0.0
+    log_s_eve: float = 0.0
+    max_log_scale: float = static(8.0)
+
+    def __post_init__(self):
+        check_choice("scheme", self.scheme, IS_SCHEMES)
+        if not isinstance(self.system, SchedulingSystem):
+            raise ValueError(f"system must be a SchedulingSystem, got {type(self.system).__name__}")
+        if self.system.links != "full":
+            raise ValueError("importance sampling is for the full model: system.links must be 'full'")
+        for name in ("log_s_spike", "log_s_rest", "log_s_user", "log_s_eve"):
+            check_range(name, getattr(self, name), -self.max_log_scale, self.max_log_scale)
+
+    def level(self):
+        """The outage level: ``R_th`` (bits)."""
+        return self.system.R_th
+
+    def _draw(self, key):
+        """One proposal draw: users' SNRs, the served users' index set, the eavesdroppers' per-unit SNRs
+        ``(L, K')`` and standardised powers, ``log w`` and the sufficient statistics."""
+        cfg = self.system
+        N, K, L = cfg.N, cfg.K, cfg.L
+        rd = channels.real_dtype()
+        kh, kg, ke, km, kl = jax.random.split(key, 5)
+        ls1, ls0, lsg, lse = (_real(getattr(self, n)) for n in ("log_s_spike", "log_s_rest", "log_s_user",
+                                                                   "log_s_eve"))
+        zero = jnp.zeros((), rd)
+        spike = jnp.arange(N) == jax.random.randint(km, (), 0, N)
+        h0 = channels.complex_normal(kh, (N,))
+        g0 = channels.complex_normal(kg, (K, N))
+        h = h0 * jnp.exp(0.5 * jnp.where(spike, ls1, ls0)).astype(h0.dtype)
+        g = g0 * jnp.exp(0.5 * jnp.where(spike, lsg, zero))[None, :].astype(g0.dtype)
+        ph = jnp.abs(h) ** 2  # (N,) actual powers
+        pg = jnp.sum(jnp.abs(g) ** 2, axis=0)  # (N,) summed over users
+        # ln q_m(x)/f(x) of each mixture component m (CN with variance s at power p: -ln s - p (1/s - 1))
+        rest = jnp.sum(-ls0 - ph * jnp.expm1(-ls0))
+        comp = (rest + (-ls1 - ph * jnp.expm1(-ls1)) - (-ls0 - ph * jnp.expm1(-ls0))
+                + K * (-lsg) - pg * jnp.expm1(-lsg))
+        log_w, resp = mixture_log_ratio(comp)
+        ah = jnp.sqrt(ph)
+        amp = jnp.abs(g) @ ah  # (K,) co-phasing amplitudes
+        su, se = cfg.snrs()
+        snr_u = su * amp * amp
+        if self.scheme == "SS":
+            ks = jnp.argmax(amp)
+            snr_u = snr_u[ks][None]
+            d = 1
+            rmat = jnp.sqrt(jnp.sum(ph)).astype(h.dtype)[None, None]  # (1, 1)
+        else:
+            phase = co_phasing(SchedulingChannels(h, g, h, jnp.zeros((L, N), h.dtype)))
+            a = ah.astype(phase.dtype)[None, :] * phase  # (K, N)
+            _, rmat = jnp.linalg.qr(jnp.conj(a).T)  # A^H = Q R, R (d, K)
+            d = rmat.shape[0]
+        z0 = channels.complex_normal(ke, (L, d))
+        if self.radial:
+            pz = jnp.sum(jnp.abs(z0) ** 2)
+            z = z0 / jnp.sqrt(pz).astype(z0.dtype)  # direction; the power S is integrated out
+            t_eve = jnp.ones((), rd)
+        else:
+            tilted = jnp.arange(L) == jax.random.randint(kl, (), 0, L)
+            z = z0 * jnp.exp(0.5 * jnp.where(tilted, lse, zero))[:, None].astype(z0.dtype)
+            pzl = jnp.sum(jnp.abs(z) ** 2, axis=-1)  # (L,) actual powers
+            log_w_e, resp_e = mixture_log_ratio(-d * lse - pzl * jnp.expm1(-lse))
+            log_w = log_w + log_w_e
+            t_eve = jnp.sum(resp_e * pzl) / d
+        snr_e = se * jnp.abs(z @ jnp.conj(rmat)) ** 2  # (L, K'): W_l = R^H z_l
+        t_rest = jnp.sum(resp * (jnp.sum(ph) - ph)) / (N - 1) if N > 1 else jnp.exp(ls0)
+        suff = jnp.stack([jnp.sum(resp * ph), t_rest, jnp.sum(resp * pg) / K, t_eve]).astype(rd)
+        return snr_u, snr_e, d, log_w.astype(rd), suff
+
+    def sample_score(self, key):
+        """One realisation from the proposal (``radial=False``): ``(score, log w, suff)``; ``suff`` =
+        responsibility-weighted powers of the spiked element, of the other elements (mean), of the users'
+        channels at the spiked element (mean over users), and of the tilted eavesdropper's cascade."""
+        if self.radial:
+            raise ValueError("sample_score needs radial=False (the radial estimator has no indicator)")
+        snr_u, snr_e, _, log_w, suff = self._draw(key)
+        caps = metrics.rate(snr_u) - metrics.rate(jnp.max(snr_e, axis=0))
+        return jnp.max(caps).astype(log_w.dtype), log_w, suff
+
+    def sample_log_outage(self, key, levels):
+        """One realisation from the proposal: ``(ln P(outage at rate level_j | draw) (G,), log w, suff)``: the
+        conditional probability given ``(h, g)`` and the eavesdroppers' direction (``radial``), else
+        ``ln 1{outage}``."""
+        snr_u, snr_e, d, log_w, suff = self._draw(key)
+        rd = log_w.dtype
+        levels = jnp.asarray(levels, rd)
+        if not self.radial:
+            caps = metrics.rate(snr_u) - metrics.rate(jnp.max(snr_e, axis=0))
+            out = jnp.max(caps) <= levels
+            return jnp.where(out, jnp.zeros((), rd), jnp.asarray(-jnp.inf, rd)), log_w, suff
+        vt = jnp.exp2(levels)[:, None]  # (G, 1)
+        y = jnp.maximum((1.0 + snr_u[None, :]) / vt - 1.0, 0.0)  # (G, K'): user k out iff some S snr_e_lk >= y_k
+        pos = snr_e > 0
+        t = jnp.where(pos[None], y[:, None, :] / jnp.where(pos, snr_e, 1.0)[None], jnp.inf)  # (G, L, K')
+        t = jnp.where(y[:, None, :] > 0, t, 0.0)
+        tau = jnp.max(jnp.min(t, axis=1), axis=-1)  # (G,): every served user beaten iff S >= tau
+        return log_gamma_tail(self.system.L * d, tau).astype(rd), log_w, suff
+
+    def ce_update(self, mean_suff):
+        """The proposal matched to the conditional means of the sufficient statistics (log scales clipped to
+        ``[-max_log_scale, max_log_scale]``)."""
+        c = self.max_log_scale
+        ls = jnp.clip(jnp.log(jnp.asarray(mean_suff)), -c, c)
+        return dataclasses.replace(self, log_s_spike=float(ls[0]), log_s_rest=float(ls[1]), log_s_user=float(ls[2]),
+                                   log_s_eve=float(ls[3]))

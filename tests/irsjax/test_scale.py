@@ -18,7 +18,8 @@ EXE = os.path.join(os.path.dirname(sys.executable), "irsjax")
 
 def _py(code, env_extra=None, timeout=300):
     env = dict(os.environ, **(env_extra or {}))
-    r = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=env, timeout=timeout)
+    r = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=env,
+                       timeout=timeout)
     assert r.returncode == 0, r.stderr[-2000:]
     return r.stdout
 
@@ -43,7 +44,8 @@ def test_same_estimate_on_1_2_4_devices():
 
 
 def test_cli_devices_option_and_error(tmp_path):
-    r = subprocess.run([EXE, "run", "wiretap", "--devices", "9", "--out", str(tmp_path)], capture_output=True, text=True)
+    r = subprocess.run([EXE, "run", "wiretap", "--devices", "9", "--out", str(tmp_path)], capture_output=True,
+                       text=True)
     assert r.returncode == 2 and "devices must be between 1 and" in r.stderr and r.stderr.count("\n") == 1
 
 
@@ -69,34 +71,42 @@ def test_memory_does_not_grow_with_sample_count():
 
 
 def test_sigterm_then_resume_gives_same_numbers(tmp_path):
+    """SIGTERM in the middle of a Monte Carlo pass (here the one shared-draw pass of a P_dBm sweep), then the
+    same command: it resumes from the pass's last checkpoint and gives the numbers of an uninterrupted run."""
     out = tmp_path / "run"
-    args = [EXE, "run", "wiretap", "--set", "P_dBm=5,10", "--set", "K=8", "--samples", "1000000", "--batch-size", "8192",
-            "--no-plot", "--no-progress", "--out", str(out)]
-    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    total = 200_000
+    args = [EXE, "run", "wiretap", "--set", "P_dBm=5,10", "--set", "K=8", "--samples", str(total), "--batch-size",
+            "4096", "--no-plot", "--no-progress", "--out", str(out)]
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"))  # (the three runs share one compilation cache)
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     partial = out / ".irsjax-partial.json"
     t0 = time.time()
-    while time.time() - t0 < 120:
+    while time.time() - t0 < 300 and p.poll() is None:
         if partial.exists():
             try:
-                d = json.loads(partial.read_text())
-                if d["engine"] or d["points"]:
-                    break
+                if json.loads(partial.read_text())["engine"]:
+                    break  # the pass has saved a checkpoint
             except ValueError:
                 pass
-        time.sleep(0.2)
+        time.sleep(0.05)
     p.send_signal(signal.SIGTERM)
     _, err = p.communicate(timeout=120)
     assert p.returncode == 130, err
     assert "resume" in err
     assert not (out / "results.json").exists()
     d = json.loads(partial.read_text())
-    done = sum(v["num_samples"] for v in d["engine"].values()) + 1_000_000 * len(d["points"])
-    assert done > 0
-    r = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert d["points"] == {} and list(d["engine"]) == ["shared#0/0"]  # interrupted inside the shared pass
+    done = d["engine"]["shared#0/0"]["num_samples"]
+    assert 0 < done < total
+    r = subprocess.run(args, capture_output=True, text=True, timeout=600, env=env)
     assert r.returncode == 0, r.stderr
+    assert "resuming: 0 finished point(s)" in r.stderr and "checkpoint of the pass in progress" in r.stderr
+    assert not partial.exists()
     resumed = json.loads((out / "results.json").read_text())
+    assert resumed["shared_draws"] and resumed["series"]["sop_aligned"]["num_samples"] == [total, total]
     fresh_dir = tmp_path / "fresh"
-    r = subprocess.run(args[:-1] + [str(fresh_dir)], capture_output=True, text=True, timeout=600)
+    r = subprocess.run(args[:-1] + [str(fresh_dir)], capture_output=True, text=True, timeout=600, env=env)
+    assert r.returncode == 0, r.stderr
     fresh = json.loads((fresh_dir / "results.json").read_text())
     assert resumed["series"] == fresh["series"]
 

@@ -191,3 +191,24 @@ def test_eve_statistics_match_clt_model():
     # E ln(1 + U/(1+V)) -> a - ... for tiny a, b: compare with the closed form Q_E1
     from irsjax.analysis.two_way import q_e1
     assert out["ln1p_gamma_e1"].mean == pytest.approx(float(q_e1(a[0], b[0])), rel=0.02)
+
+
+def test_local_k_slope_formula_and_measured_slope():
+    """slope_per_doubling_K = (1{R_s1>0} + 1{R_s2>0}) gamma/(1+gamma) (1 + K pi/4 / sqrt(zeta*)) per realisation;
+    its mean predicts the measured slope of the sum ASR between K and 2K at 40 dBm (the smooth part; the SIC
+    switching term adds a little), below the high-SNR value 4 and far above the paper's 2."""
+    cfg = TwoWayConfig(K=64, N=6, P_dBm=40.0)
+    key = jax.random.key(3)
+    out = cfg(key)
+    ch = tw.sample(key, cfg)
+    zeta = float(jnp.max(ch.zeta))
+    gamma_bits = float(out["ln1p_gamma"]) / math.log(2.0)
+    gamma = 2.0 ** gamma_bits - 1.0
+    active = float(out["proposed_s1"] > 0) + float(out["proposed_s2"] > 0)
+    want = active * gamma / (1 + gamma) * (1 + 64 * math.pi / 4 / math.sqrt(zeta))
+    assert float(out["slope_per_doubling_K"]) == pytest.approx(want, rel=1e-4)
+    est = {K: mc.estimate(replace(cfg, K=K), jax.random.key(K), 8192) for K in (64, 128)}
+    measured = est[128]["proposed"].mean - est[64]["proposed"].mean
+    smooth = 0.5 * (est[64]["slope_per_doubling_K"].mean + est[128]["slope_per_doubling_K"].mean)
+    assert 3.4 < smooth < 4.0
+    assert abs(measured - smooth) < 0.25

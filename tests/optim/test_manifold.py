@@ -48,7 +48,7 @@ def test_angle_gradient_matches_finite_differences_on_angles():
     np.testing.assert_allclose(np.asarray(ga), np.asarray(jax.grad(fa)(theta)), rtol=1e-4, atol=1e-4)
     # Riemannian gradient = j v * angle gradient
     gr = manifold.riemannian_gradient(v, manifold.ascent_direction(_f, v, c, d))
-    np.testing.assert_allclose(np.asarray(gr), np.asarray(1j * v * ga), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(np.asarray(gr), np.asarray(1j * v * ga.astype(v.dtype)), rtol=1e-4, atol=1e-4)
 
 
 def test_small_riemannian_step_increases_and_stays_on_manifold():

@@ -43,8 +43,10 @@ def _check(K, num, seed, options):
                                                                    insts.b, insts.e)
     rows = []
     for i in range(num):
-        ref = cvx_reference.sdr_wiretap_ratio(np.asarray(insts.b[i], np.complex128), np.asarray(insts.e[i], np.complex128))
-        rows.append((ref.bound, ref.randomized_value, float(g.value[i]), float(js.relaxed_value[i]), float(js.value[i])))
+        ref = cvx_reference.sdr_wiretap_ratio(np.asarray(insts.b[i], np.complex128),
+                                              np.asarray(insts.e[i], np.complex128))
+        rows.append((ref.bound, ref.randomized_value, float(g.value[i]), float(js.relaxed_value[i]),
+                     float(js.value[i])))
     return np.array(rows)
 
 

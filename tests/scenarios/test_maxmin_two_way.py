@@ -6,6 +6,7 @@ from irsjax.config import split_dynamic
 import jax
 import jax.numpy as jnp
 
+from irsjax.phases import from_angles
 from irsjax.scenario import ParameterError, resolve, run_sweep
 from irsjax.systems.maxmin_two_way import CONFIGS, POINTS, MaxminTwoWayConfig
 from scenarios.maxmin_two_way import SCENARIO, realisation
@@ -16,7 +17,7 @@ def test_rates_match_equations_2_2_to_2_4():
     ch = cfg.sample(jax.random.key(0))
     assert np.allclose(np.asarray(ch.direct), np.asarray(ch.direct).T)  # reciprocity
     assert np.allclose(np.asarray(ch.cascade), np.transpose(np.asarray(ch.cascade), (1, 0, 2)))
-    v = jnp.exp(1j * jnp.array([0.3, -1.0, 2.0])).astype(ch.direct.dtype)
+    v = from_angles(jnp.array([0.3, -1.0, 2.0])).astype(ch.direct.dtype)
     G = np.asarray(cfg.gains(ch, v), np.float64)
     h = np.einsum("l,xyl->xy", np.conj(np.asarray(v)), np.asarray(ch.cascade)) + np.asarray(ch.direct)
     np.testing.assert_allclose(G, np.abs(h) ** 2, rtol=1e-5)
@@ -127,3 +128,40 @@ def test_fig5_orderings_at_L40():
     for c in out:  # random phases ~ no IRS; P_max and P_min random baselines ~ coincide
         assert out[c]["random_pmax"] == pytest.approx(out[c]["no_irs_pmax"], rel=0.15)
         assert out[c]["random_pmax"] == pytest.approx(out[c]["random_pmin"], rel=0.05)
+
+
+def test_independent_irs_links():
+    """irs_links="independent" (authors' code): both hops of c_XY drawn afresh per node pair. Same shapes,
+    reciprocity and law per cascade as the shared model; cascades through a common node are uncorrelated
+    (shared: |c_XY|^2 and |c_XZ|^2 share |f_X|^2, correlation 1/3 for Rayleigh hops)."""
+    sh = MaxminTwoWayConfig(L=64, config="C1")
+    ind = MaxminTwoWayConfig(L=64, config="C1", irs_links="independent")
+    with pytest.raises(ValueError, match="irs_links"):
+        MaxminTwoWayConfig(irs_links="bogus")
+    keys = jax.random.split(jax.random.key(7), 256)
+    cs = np.asarray(jax.vmap(sh.sample)(keys).cascade)  # (256, 5, 5, 64)
+    ci = jax.vmap(ind.sample)(keys)
+    c = np.asarray(ci.cascade)
+    assert c.shape == cs.shape == (256, 5, 5, 64)
+    assert np.allclose(c, np.transpose(c, (0, 2, 1, 3)))  # reciprocal
+    np.testing.assert_array_equal(np.asarray(ci.direct), np.asarray(jax.vmap(sh.sample)(keys).direct))
+    A1, B1, E = 0, 1, 4
+    pos = np.asarray(sh.positions(), np.float64)
+    d = np.linalg.norm(pos[:5] - pos[5], axis=1)
+    beta = 1e-3 * d ** -2.0
+    for x, y in ((A1, B1), (A1, E), (B1, E)):  # E|c|^2 = beta_x beta_y, E|c|^4 = 4 (beta_x beta_y)^2 (Rayleigh)
+        for arr in (cs, c):
+            p2 = np.abs(arr[:, x, y]) ** 2 / (beta[x] * beta[y])
+            assert np.mean(p2) == pytest.approx(1.0, abs=0.05)
+            assert np.mean(p2 ** 2) == pytest.approx(4.0, rel=0.2)
+
+    def corr(arr):
+        a, b = np.abs(arr[:, A1, B1]).ravel() ** 2, np.abs(arr[:, A1, E]).ravel() ** 2
+        return np.corrcoef(a, b)[0, 1]
+
+    assert corr(cs) == pytest.approx(1 / 3, abs=0.08)
+    assert abs(corr(c)) < 0.04
+    p = dict(SCENARIO.defaults(), irs_links="independent")
+    assert realisation(p)[0].system.irs_links == "independent"
+    with pytest.raises(ParameterError):
+        resolve(SCENARIO, {"irs_links": "both"})

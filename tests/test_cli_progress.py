@@ -1,0 +1,75 @@
+"""Progress on stderr: an overall display of the sweep (point i/n, the pass in progress, ETA), status lines when
+stderr is not a terminal, and points finished by an earlier, interrupted run counted but never reprinted."""
+import dataclasses
+import io
+import json
+import re
+import time
+
+from irsjax import cli
+
+SWEEP = ["--set", "sweep=K", "--set", "K=2:6:2", "--set", "P_dBm=10"]  # point by point: three passes
+
+
+def test_lines_without_a_terminal_and_resumed_points_not_reprinted(tmp_path, capsys, monkeypatch):
+    import scenarios.wiretap as W
+
+    real_point = W.SCENARIO.point
+    calls = {"n": 0}
+
+    def slow(ctx, params):  # slow enough for status lines; the third point is interrupted
+        calls["n"] += 1
+        time.sleep(0.4)
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real_point(ctx, params)
+
+    monkeypatch.setattr(cli, "PROGRESS_INTERVAL_S", 0.1)
+    monkeypatch.setattr(cli, "load_scenario", lambda name: dataclasses.replace(W.SCENARIO, point=slow))
+    out = tmp_path / "o"
+    args = ["run", "wiretap", *SWEEP, "--samples", "2000", "--no-plot", "--out", str(out)]  # capsys: no terminal
+    assert cli.main(args) == 130
+    _, err = capsys.readouterr()
+    assert re.search(r"^  K = 2: done \(\d+\.\d s\)$", err, re.M) and re.search(r"^  K = 4: done", err, re.M)
+    status = [ln for ln in err.splitlines() if ln.startswith("irsjax: K: ")]
+    assert status and all(" points" in ln and " elapsed" in ln for ln in status), err
+    assert any("pass 1 (K=2)" in ln for ln in status), status  # the pass in progress is named
+
+    assert cli.main(args) == 0
+    _, err = capsys.readouterr()
+    assert "resuming: 2 finished point(s)" in err
+    assert "K = 2: done" not in err and "K = 4: done" not in err  # resumed points are not reprinted
+    assert re.search(r"^  K = 6: done", err, re.M)
+    status = [ln for ln in err.splitlines() if ln.startswith("irsjax: K: ")]
+    assert status and all("/1 points (2 resumed)" in ln for ln in status), status
+    assert json.loads((out / "results.json").read_text())["meta"]["resumed_points"] == 2
+
+    assert cli.main([*args[:-1], str(tmp_path / "quiet"), "--no-progress"]) == 0
+    _, err = capsys.readouterr()
+    assert err == ""  # --no-progress: only warnings and errors
+
+
+def test_overall_bar_counts_points_and_passes():
+    stream = io.StringIO()
+    p = cli.CliProgress("bar", stream=stream, interval=0.1)
+    try:
+        p.start(points=4, resumed=1, sweep_name="K")
+        p.engine_start(label="K=4", samples=1000, done=0, points=1)
+        assert "compiling / first batch" in p.status()
+        p.engine_update(500, 1000)
+        assert abs(p.fraction() - 0.5 / 3) < 1e-9  # half of the first of three points still to do
+        assert p.status().startswith("K: 0/3 points (1 resumed), pass 1 (K=4): 500/1,000 samples")
+        p.engine_update(500, 10**6, expected=1000)  # a stopping rule projects 1000 samples: the ETA follows it
+        assert abs(p.fraction() - 0.5 / 3) < 1e-9
+        assert "500/1,000,000 samples (the stopping rule needs about 1,000)" in p.status()
+        p.engine_update(1000, 1000)
+        p.engine_end()
+        p.point_done(1, 4, 1.5, resumed=False)
+        p.point_done(0, 2, 9.9, resumed=True)  # counted by start(), not reprinted
+        assert abs(p.fraction() - 1 / 3) < 1e-9
+        p.warn("something")
+    finally:
+        p.close()
+    text = stream.getvalue()
+    assert "K 1/3" in text and "K = 4: done (1.5 s)" in text and "K = 2" not in text
+    assert "irsjax: warning: something" in text
