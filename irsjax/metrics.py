@@ -38,7 +38,8 @@ def secrecy_outage(snr_b, snr_e, threshold):
     Returned as a float 0/1 so that the Monte Carlo engine can average it.
     """
     snr_b = jnp.asarray(snr_b)
-    return ((1.0 + snr_b) < jnp.exp2(threshold) * (1.0 + jnp.asarray(snr_e))).astype(snr_b.real.dtype if jnp.issubdtype(snr_b.dtype, jnp.floating) else jnp.float32)
+    dtype = snr_b.real.dtype if jnp.issubdtype(snr_b.dtype, jnp.floating) else jnp.float32
+    return ((1.0 + snr_b) < jnp.exp2(threshold) * (1.0 + jnp.asarray(snr_e))).astype(dtype)
 
 
 def outage(snr, threshold):
@@ -69,7 +70,8 @@ def fbr_secrecy_rate(snr_b, snr_e, *, blocklength, error_prob, leakage, clip=Tru
     ``blocklength = floor(t B)``; ``error_prob`` = epsilon, ``leakage`` = delta.
     ``blocklength -> inf`` recovers :func:`secrecy_rate`.
     """
-    penalty = LOG2E * (q_inverse(error_prob) * _sqrt_dispersion(snr_b) + q_inverse(leakage) * _sqrt_dispersion(snr_e)) / jnp.sqrt(blocklength)
+    spread = q_inverse(error_prob) * _sqrt_dispersion(snr_b) + q_inverse(leakage) * _sqrt_dispersion(snr_e)
+    penalty = LOG2E * spread / jnp.sqrt(blocklength)
     d = secrecy_rate(snr_b, snr_e, clip=False) - penalty
     return positive_part(d) if clip else d
 
