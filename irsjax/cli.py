@@ -57,8 +57,26 @@ def _entry_point(name: str):
 
 
 def load_scenario(name: str):
-    """Import the scenario ``name`` (this imports JAX)."""
-    return _entry_point(name).load()
+    """Import the scenario ``name`` (this imports JAX).
+
+    irsjax installs its ``optim`` and ``scenarios`` folders as top-level packages (the layout of the
+    design card). Another installed package of the same name would shadow them: that is reported here
+    in one line, with the fix (a virtual environment of its own for irsjax), instead of a traceback.
+    """
+    ep = _entry_point(name)
+    try:
+        return ep.load()
+    except (ImportError, AttributeError) as e:
+        top = ep.value.split(":")[0].split(".")[0]
+        if top in ("scenarios", "optim"):
+            import importlib.util
+
+            spec = importlib.util.find_spec(top)
+            where = getattr(spec, "origin", None) or list(getattr(spec, "submodule_search_locations", None) or [])
+            raise CliError(f"scenario '{name}' cannot be loaded from the package '{top}' at {where} ({e}): another "
+                           f"installed package named '{top}' may shadow irsjax's; install irsjax in a virtual "
+                           "environment of its own") from None
+        raise
 
 
 def _cache_base() -> str:

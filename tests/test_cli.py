@@ -231,3 +231,14 @@ def test_partial_store_subclass_with_its_own_state_writes(tmp_path):
     st = Shared(str(tmp_path / "d"), "s", {"signature": "s", "points": {}, "engine": {}})
     st.save_point("p", {"v": 1})
     assert json.loads((tmp_path / "d" / PartialStore.FILE).read_text())["points"] == {"p": {"v": 1}}
+
+
+def test_shadowed_scenarios_package_is_one_line(monkeypatch):
+    """A foreign top-level 'scenarios' package (name clash) gives one line with the fix, not a traceback."""
+    import types
+
+    from irsjax import cli
+
+    monkeypatch.setitem(sys.modules, "scenarios.wiretap", types.ModuleType("scenarios.wiretap"))
+    with pytest.raises(cli.CliError, match="shadow irsjax's; install irsjax in a virtual environment"):
+        cli.load_scenario("wiretap")
