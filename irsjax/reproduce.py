@@ -38,7 +38,8 @@ class Claim:
 
 @dataclass(frozen=True)
 class Paper:
-    """A paper: its runs ``(scenario, preset, quick --set overrides, quick samples)`` and its claims."""
+    """A paper: its runs ``(scenario, preset, quick --set overrides, quick samples[, full samples])`` (full
+    samples default to the scenario's ``default_samples``) and its claims."""
 
     id: str
     title: str
@@ -237,8 +238,14 @@ PAPERS = {
                          Claim("F5 order", "C1 highest; C3 worst", _c001_order),
                          Claim("F3a", "FP converges: N = 1 within ~10 iterations to the 4-corner optimum, N = 2 "
                                       "approaches the grid search in ~30", _c001_fp))),
-    "002": Paper("002", "Cheng et al., SOP fairness for the IRS-assisted uplink", ("uplink-sop",)),
-    "003": Paper("003", "Abughalwa et al., max-min FBR secrecy with perfect/imperfect CSI", ("fbr-maxmin",)),
+    "002": Paper("002", "Cheng et al., SOP fairness for the IRS-assisted uplink", ("uplink-sop",),
+                 runs=(("uplink-sop", "fig2", {"iteration": "0:10:1", "ao_iters": "10"}, 8),
+                       ("uplink-sop", "fig3a", {"R_s": "1,2,4"}, 16),
+                       ("uplink-sop", "fig3b", {"N": "16,64,128"}, 16),
+                       ("uplink-sop", "fig3c", {"M": "2,8,16"}, 16))),
+    "003": Paper("003", "Abughalwa et al., max-min FBR secrecy with perfect/imperfect CSI", ("fbr-maxmin",),
+                 runs=tuple(("fbr-maxmin", f, {}, 4, 100) for f in ("fig2", "fig3", "fig4", "fig5", "fig6", "fig7",
+                                                                     "fig8"))),
     "004": Paper("004", "Wafai et al., opportunistic user scheduling for secure RIS links (IEEE TVT 2025)",
                  ("ris-scheduling",),
                  runs=(("ris-scheduling", "fig2", {"rho_dB": "60:160:20"}, 20_000),
@@ -271,9 +278,10 @@ def _runs(paper: Paper, quick: bool, load_scenario) -> list:
     """``(scenario, preset, overrides, samples)`` of every run of ``paper``."""
     out = []
     if paper.runs:
-        for name, preset, qset, qsamples in paper.runs:
+        for name, preset, qset, qsamples, *full in paper.runs:
             sc = load_scenario(name)
-            out.append((name, preset, dict(qset) if quick else {}, qsamples if quick else sc.default_samples))
+            out.append((name, preset, dict(qset) if quick else {},
+                        qsamples if quick else (full[0] if full else sc.default_samples)))
         return out
     for name in paper.scenarios:
         sc = load_scenario(name)
