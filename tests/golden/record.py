@@ -86,20 +86,39 @@ def record(ids=None):
     return out
 
 
-def diff(a, b, path=""):
-    """Paths where ``a`` and ``b`` differ (exact comparison of every number)."""
+def cpu_signature() -> str:
+    """The CPU model and instruction-set flags (XLA compiles for them: results are bitwise only per signature)."""
+    import platform
+
+    try:
+        with open("/proc/cpuinfo") as f:
+            info = f.read().split("\n\n")[0]
+        fields = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
+        model = fields.get("model name", "").strip()
+        flags = " ".join(sorted(fields.get("flags", "").split()))
+        import hashlib
+
+        return f"{platform.machine()} {model} {hashlib.sha1(flags.encode()).hexdigest()[:12]}"
+    except OSError:
+        return platform.machine() + " " + platform.processor()
+
+
+def diff(a, b, path="", rel=0.0):
+    """Paths where ``a`` and ``b`` differ: exact comparison of every number, or within ``rel`` (relative)."""
     if isinstance(a, dict) and isinstance(b, dict):
         out = [f"{path}/{k}: missing" for k in set(a) ^ set(b)]
         for k in set(a) & set(b):
-            out += diff(a[k], b[k], f"{path}/{k}")
+            out += diff(a[k], b[k], f"{path}/{k}", rel)
         return out
     if isinstance(a, list) and isinstance(b, list):
         if len(a) != len(b):
             return [f"{path}: length {len(a)} != {len(b)}"]
         out = []
         for i, (x, y) in enumerate(zip(a, b)):
-            out += diff(x, y, f"{path}[{i}]")
+            out += diff(x, y, f"{path}[{i}]", rel)
         return out
+    if rel and isinstance(a, float) and isinstance(b, float) and not isinstance(a, bool):
+        return [] if abs(a - b) <= rel * max(abs(a), abs(b), 1e-30) else [f"{path}: {a!r} != {b!r}"]
     return [] if a == b else [f"{path}: {a!r} != {b!r}"]
 
 
@@ -133,6 +152,7 @@ if __name__ == "__main__":
         with open(PATH) as f:
             gold = json.load(f)
         bad = 0
+        gold.pop("_meta", None)
         for cid, res in record().items():
             d = diff(gold[cid], res)
             bad += len(d)
@@ -149,7 +169,15 @@ if __name__ == "__main__":
             eq, tot, worst, where = compare(old[cid], res)
             print(f"{cid}: {eq}/{tot} numbers identical; max relative difference {worst:.3g} {where}", flush=True)
         sys.exit(0)
-    res = record([a for a in sys.argv[1:] if not a.startswith("-")])
+    ids = [a for a in sys.argv[1:] if not a.startswith("-")]
+    res = {}
+    if ids and os.path.exists(PATH):  # re-record some cases only: keep the others
+        with open(PATH) as f:
+            res = json.load(f)
+    import jax
+
+    res.update(record(ids))
+    res["_meta"] = {"jax": jax.__version__, "cpu": cpu_signature(), "x64": False, "prng": "threefry"}
     with open(PATH, "w") as f:
         json.dump(res, f, indent=1, sort_keys=True)
     print("wrote", PATH)

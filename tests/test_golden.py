@@ -1,0 +1,42 @@
+"""Golden results: small fixed-seed runs of every scenario's default and presets must not move.
+
+``tests/golden/golden.json`` was written by ``python tests/golden/record.py`` (float32, threefry). On the
+machine and JAX version that wrote it, every number is compared bit for bit; elsewhere (another CPU
+instruction set or another XLA may fuse and round differently) to a few float32 ulps (relative 2e-5).
+A deliberate change of a number means re-recording, with the reason in the commit message.
+"""
+import json
+import os
+import sys
+
+import jax
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "golden"))
+import record  # noqa: E402
+
+
+
+def _gold() -> dict:
+    with open(record.PATH) as f:
+        return json.load(f)
+
+FAST = {"wiretap/default", "wiretap/R_s"}  # the rest: -m slow (each needs its own compile)
+CASES = [pytest.param(c, marks=() if c[0] in FAST else pytest.mark.slow, id=c[0]) for c in record.CASES]
+
+
+def _exact(meta) -> bool:
+    return meta.get("jax") == jax.__version__ and meta.get("cpu") == record.cpu_signature()
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_golden(case):
+    cid, name, overrides, samples, seed = case
+    gold = _gold()
+    assert cid in gold, f"{cid} missing from golden.json: run python tests/golden/record.py"
+    res = record._clean(record.run_case(name, overrides, samples, seed))
+    if _exact(gold.get("_meta", {})):
+        assert record.diff(gold[cid], res) == []
+    else:
+        assert record.diff(gold[cid], res, rel=2e-5) == []
