@@ -16,7 +16,50 @@ jax.config.update("jax_numpy_dtype_promotion", "strict")
 jax.config.update("jax_numpy_rank_promotion", "raise")
 
 
+# The default suite must stay within about 10 minutes on 2 CPU cores (CI runs it on every stop). These checks
+# are the costliest (each compiles a large program or runs subprocesses for a minute or more): they run with
+# ``python -m pytest -m slow`` like the other long runs. Measured with IRSJAX_TEST_TIMING_LOG (below).
+SLOW_IN_DEFAULT_BUDGET = (
+    "tests/scenarios/test_compile_counts.py::test_float_sweep_compiles_once[maxmin",
+    "tests/scenarios/test_compile_counts.py::test_float_sweep_compiles_once[lv-two-way",
+    "tests/scenarios/test_maxmin_fp_convergence.py::test_cli_preset_writes_fig3_results",
+    "tests/scenarios/test_maxmin_two_way.py::test_scenario_point_small",
+    "tests/scenarios/test_fbr_maxmin.py::test_claim_",
+    "tests/scenarios/test_fbr_maxmin.py::test_tiny_run_through_the_runner",
+    "tests/scenarios/test_ris_scheduling.py::test_sweeps_through_the_runner_compile_once_per_structure",
+    "tests/optim/test_surrogates_fp.py::test_annealed_maxmin_reaches_exact_objective",
+    "tests/optim/test_surrogates_fp.py::test_dinkelbach_on_wiretap_ratio_matches_direct_ascent",
+    "tests/optim/test_sdr.py::test_gradient_reaches_sdr_bound_small",
+    "tests/optim/test_maximize_phases.py::test_batched_matches_solve_under_jit_vmap",
+    "tests/optim/test_maximize_phases.py::test_second_order_directions_reach_optimum_on_several_surfaces",
+    "tests/optim/test_certificates.py::test_default_solution_is_certified_on_held_out",
+    "tests/irsjax/test_importance.py::test_ss_deep_tail",
+    "tests/irsjax/test_importance.py::test_os_agrees_with_plain",
+    "tests/irsjax/test_distributed.py::test_cli_under_launcher",
+    "tests/test_results_atomic.py::test_sigkill_during_a_real_run",
+    "tests/test_notebooks.py::test_notebook_runs[fbr",
+    "tests/test_notebooks.py::test_notebook_runs[uplink",
+    "tests/test_notebooks.py::test_notebook_runs[maxmin",
+    "tests/test_notebooks.py::test_notebook_runs[scheduling",
+)
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m selects on the markers
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.nodeid.startswith(SLOW_IN_DEFAULT_BUDGET):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def key():
     """A fresh ``jax.random.key(0)`` for each test."""
     return jax.random.key(0)
+
+
+def pytest_runtest_logreport(report):
+    """With ``IRSJAX_TEST_TIMING_LOG=FILE``, append each test's wall time as it finishes (budgeting the suite)."""
+    path = os.environ.get("IRSJAX_TEST_TIMING_LOG")
+    if path and (report.when == "call" or report.duration > 1.0):
+        with open(path, "a") as f:
+            f.write(f"{report.duration:8.1f} {report.when:5s} {report.outcome:7s} {report.nodeid}\n")
