@@ -397,6 +397,7 @@ class CliProgress:
         with self._lock:
             self.points, self.resumed, self.sweep_name = points, resumed, sweep_name
             self.t0 = self._last_line = time.monotonic()
+            self._start_ticker()  # after the checks: a point's work before its first pass (an optimiser) counts too
             if self.mode == "bar":
                 from tqdm.auto import tqdm
 
@@ -406,9 +407,7 @@ class CliProgress:
 
     def engine_start(self, *, label, samples, done, points):
         with self._lock:
-            if self.mode != "quiet" and self._thread is None:  # from the first pass on (after the checks)
-                self._thread = threading.Thread(target=self._tick, name="irsjax-progress", daemon=True)
-                self._thread.start()
+            self._start_ticker()
             self._passes += 1
             self._shared = self._shared or points > 1
             self._pass = [label, samples, done, points, self._passes, None]
@@ -457,6 +456,11 @@ class CliProgress:
             if self._bar is not None:
                 self._bar.close()
                 self._bar = None
+
+    def _start_ticker(self):
+        if self.mode != "quiet" and self._thread is None:
+            self._thread = threading.Thread(target=self._tick, name="irsjax-progress", daemon=True)
+            self._thread.start()
 
     # -- drawing
     def fraction(self) -> float:
