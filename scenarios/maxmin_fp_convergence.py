@@ -118,7 +118,8 @@ class FPConvergence:
         pmin, pmax = jnp.asarray(s.p_min, dt), jnp.asarray(s.p_max, dt)
 
         def step(p, _):  # one FP sub-iteration (same as power_control's loop body)
-            r = fp_mod.power_control(ratios, p, pmin, pmax, offsets=off, num_iters=1, inner_steps=self.fp_inner)
+            r = fp_mod.power_control(ratios, p, pmin, pmax, offsets=off, num_iters=1, inner_steps=self.fp_inner,
+                                     multistart=False)
             return r.p, (r.p, r.value)
 
         p0 = self.start(key, pmin, pmax, U)

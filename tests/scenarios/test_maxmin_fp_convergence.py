@@ -79,7 +79,7 @@ def test_trace_equals_power_control_history(setup):
         ch, v = exp.channels(k, pos)
         ratios = s.fp_ratios(s.gains(pair_subset(ch, 1, 2), v))
         return fp_mod.power_control(ratios, p0, s.p_min, s.p_max, offsets=jnp.asarray(s.FP_OFFSETS),
-                                    num_iters=ITERS, inner_steps=exp.fp_inner)
+                                    num_iters=ITERS, inner_steps=exp.fp_inner, multistart=False)
 
     res = jax.jit(jax.vmap(direct))(keys, jnp.asarray(tr[1].powers[:, 0]))
     np.testing.assert_allclose(tr[1].value, np.asarray(res.history) / LN2, rtol=1e-5)
