@@ -18,8 +18,9 @@ along the ridge of the min. A candidate is accepted only if the true
 objective does not decrease, so the history is non-decreasing (MM property).
 
 On maxmin-two-way C1, L = 40 (random phases, 100 fresh realisations, 50^4
-grid optimum as reference; ``bench/bench_fp.py``) the defaults end within
-the grid's optimum from P_min and from P_max (table in bench/RESULTS_fp.md).
+grid optimum as reference; ``bench/bench_fp.py``) the defaults end 0.14 %
+below the grid's best point on average, 99 % of them within 1e-2, from
+P_min and from P_max (bench/RESULTS_fp.md).
 
 >>> import jax.numpy as jnp
 >>> from optim import fp
