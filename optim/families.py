@@ -83,13 +83,19 @@ def quadratic_objective(v, inst: QuadraticInstance):
     return jnp.real(jnp.vdot(x, inst.C @ x))
 
 
+def lifted_quadratic(u):
+    """``I/n + u u^H`` (batched over leading axes of ``u``): ``1 + |u^H x|^2 = x^H (I/n + u u^H) x`` on
+    unit-modulus ``x`` of length ``n`` (the constant 1 homogenised as ``|x|^2 / n``)."""
+    n = u.shape[-1]
+    outer = u[..., :, None] * jnp.conj(u[..., None, :])
+    eye = jnp.eye(n, dtype=u.dtype) / jnp.asarray(n, u.dtype)
+    return jnp.broadcast_to(eye, outer.shape) + outer
+
+
 def ratio_matrices(inst: RatioInstance):
     """Lifted ``(A, B)``, each ``(m, n, n)``: ``1 + |num^H x|^2 = x^H A x`` on unit-modulus ``x``
-    (``1 = |x|^2 / n``)."""
-    n = inst.num.shape[-1]
-    eye = jnp.eye(n, dtype=inst.num.dtype) / jnp.asarray(n, inst.num.dtype)
-    outer = lambda u: u[..., :, None] * jnp.conj(u[..., None, :])  # noqa: E731
-    return eye[None] + outer(inst.num), eye[None] + outer(inst.den)
+    (:func:`lifted_quadratic`)."""
+    return lifted_quadratic(inst.num), lifted_quadratic(inst.den)
 
 
 class Family(NamedTuple):
@@ -220,4 +226,4 @@ FAMILIES = {f.name: f for f in (
 )}
 
 __all__ = ["TUNING_SEED", "RatioInstance", "QuadraticInstance", "Family", "FAMILIES", "sample", "homogenise",
-           "log2_ratios", "ratio_objective", "quadratic_objective", "ratio_matrices"]
+           "log2_ratios", "ratio_objective", "quadratic_objective", "ratio_matrices", "lifted_quadratic"]

@@ -27,6 +27,7 @@ import jax.numpy as jnp
 
 from irsjax import channels, geometry, pathloss, units
 from irsjax.phases import from_angles
+from optim.families import lifted_quadratic
 
 
 class WiretapRatioInstance(NamedTuple):
@@ -89,9 +90,7 @@ def ratio_matrices(inst: WiretapRatioInstance):
     ``A = I/(K+1) + b b^H`` and ``C = I/(K+1) + e e^H`` (the constant 1 is
     homogenised as ``tr(X)/(K+1)``).
     """
-    n = inst.b.shape[-1]
-    eye = jnp.eye(n, dtype=inst.b.dtype) / jnp.asarray(n, inst.b.dtype)
-    return eye + jnp.outer(inst.b, jnp.conj(inst.b)), eye + jnp.outer(inst.e, jnp.conj(inst.e))
+    return lifted_quadratic(inst.b), lifted_quadratic(inst.e)
 
 
 __all__ = ["WiretapRatioInstance", "homogenise", "wiretap_instance", "wiretap_instances", "wiretap_ratio",
