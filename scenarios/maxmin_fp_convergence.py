@@ -175,7 +175,7 @@ PARAMS = (
     Param("L", 40, "elements", "number of IRS elements (random fixed phases)", kind=int, minimum=0, maximum=1024),
     *SYSTEM_PARAMS,
     Param("fp_iters", 30, "", "FP power sub-iterations", kind=int, minimum=1, maximum=500, sweepable=False),
-    Param("fp_inner", 60, "", "projected-Adam steps per FP sub-iteration (inner concave problem)", kind=int,
+    Param("fp_inner", 60, "", "Adam steps per FP step; unused by the default exact step", kind=int,
           minimum=1, maximum=10000, sweepable=False),
     Param("grid_points", 50, "", "grid-search powers per user for N = 2 (G; G^4 evaluations)", kind=int,
           minimum=2, maximum=100, sweepable=False),
