@@ -148,6 +148,23 @@ def scale_by_barzilai_borwein(manifold=_CIRCLE) -> optax.GradientTransformationE
 
 
 # ----------------------------------------------------------------------------- BFGS in angles
+def _bfgs_inverse_update(inv_hessian, fresh, s, y):
+    """One BFGS update of the inverse Hessian for the step ``s`` and gradient change ``y``: ``(H, fresh)``.
+
+    A fresh state is first scaled to ``(s.y / y.y) I``; a step with no curvature (``s.y <= 0``) keeps ``H``,
+    and no move at all resets it to ``I``."""
+    eye = jnp.eye(s.shape[0], dtype=s.dtype)
+    sy, yy = jnp.dot(s, y), jnp.dot(y, y)
+    moved = jnp.any(s != 0)
+    good = moved & (sy > 1e-12 * jnp.sqrt(jnp.dot(s, s) * yy)) & (sy > 0)
+    H0 = jnp.where(fresh, (sy / jnp.where(good, yy, 1.0)) * eye, inv_hessian)
+    rho = 1.0 / jnp.where(good, sy, 1.0)
+    Hy = H0 @ y
+    upd = H0 + (rho * rho * jnp.dot(y, Hy) + rho) * jnp.outer(s, s) - rho * (jnp.outer(Hy, s) + jnp.outer(s, Hy))
+    H = jnp.where(good, upd, jnp.where(moved, inv_hessian, eye))
+    return H, jnp.where(good, False, jnp.where(moved, fresh, True))
+
+
 class AngleBFGSState(NamedTuple):
     """Dense inverse-Hessian estimate (flattened coordinates), previous coordinates and gradient, and whether the
     estimate is the (unscaled) identity."""
@@ -178,16 +195,7 @@ def scale_by_angle_bfgs(manifold=_CIRCLE) -> optax.GradientTransformationExtraAr
         p_old, _ = ravel_pytree(state.prev_params)
         g_old, _ = ravel_pytree(state.prev_grad)
         eye = jnp.eye(g.shape[0], dtype=g.dtype)
-        s, y = p - p_old, g - g_old
-        sy, yy = jnp.dot(s, y), jnp.dot(y, y)
-        moved = jnp.any(s != 0)
-        good = moved & (sy > 1e-12 * jnp.sqrt(jnp.dot(s, s) * yy)) & (sy > 0)
-        H0 = jnp.where(state.fresh, (sy / jnp.where(good, yy, 1.0)) * eye, state.inv_hessian)
-        rho = 1.0 / jnp.where(good, sy, 1.0)
-        Hy = H0 @ y
-        upd = H0 + (rho * rho * jnp.dot(y, Hy) + rho) * jnp.outer(s, s) - rho * (jnp.outer(Hy, s) + jnp.outer(s, Hy))
-        H = jnp.where(good, upd, jnp.where(moved, state.inv_hessian, eye))
-        fresh = jnp.where(good, False, jnp.where(moved, state.fresh, True))
+        H, fresh = _bfgs_inverse_update(state.inv_hessian, state.fresh, p - p_old, g - g_old)
         d = -(H @ g)
         descent = jnp.isfinite(jnp.dot(d, g)) & (jnp.dot(d, g) < 0)
         d = jnp.where(descent, d, -g)
@@ -420,16 +428,7 @@ def scale_by_minimax_sqp(num_components: int, manifold=_CIRCLE, *, hessian: str 
             p_old, _ = ravel_pytree(state.prev_params)
             s = p - p_old
             y = -((J - state.prev_jacobian).T @ state.multipliers)  # change of the gradient of -sum mu_k f_k
-            sy, yy = jnp.dot(s, y), jnp.dot(y, y)
-            moved = jnp.any(s != 0)
-            good = moved & (sy > 1e-12 * jnp.sqrt(jnp.dot(s, s) * yy)) & (sy > 0)
-            H0 = jnp.where(state.fresh, (sy / jnp.where(good, yy, 1.0)) * eye, state.inv_hessian)
-            rho = 1.0 / jnp.where(good, sy, 1.0)
-            Hy = H0 @ y
-            upd = (H0 + (rho * rho * jnp.dot(y, Hy) + rho) * jnp.outer(s, s)
-                   - rho * (jnp.outer(Hy, s) + jnp.outer(s, Hy)))
-            H = jnp.where(good, upd, jnp.where(moved, state.inv_hessian, eye))
-            fresh = jnp.where(good, False, jnp.where(moved, state.fresh, True))
+            H, fresh = _bfgs_inverse_update(state.inv_hessian, state.fresh, s, y)
         else:
             first = jax.nn.one_hot(jnp.argmin(fk), m, dtype=g.dtype)
             mu_h = jnp.where(jnp.sum(state.multipliers) > 0, state.multipliers, first)
