@@ -18,7 +18,7 @@ import jax.numpy as jnp
 from irsjax.systems.maxmin_two_way import MaxminTwoWayConfig
 from irsjax.units import LN2
 from optim import fp as fp_mod
-from scenarios.maxmin_fp_convergence import FPConvergence, pair_subset
+from scenarios.maxmin_fp_convergence import FPConvergence
 
 
 def gaps(num, L, grid, seed, fp_iters=25, inits=("pmin", "pmax", "random"), fp_inner=None, defaults=True):
@@ -36,8 +36,7 @@ def gaps(num, L, grid, seed, fp_iters=25, inits=("pmin", "pmax", "random"), fp_i
         if defaults:  # optim.fp.power_control with its default options (multistart) from the same start
             def default_run(k, p0, exp=exp, pos=pos):
                 s = exp.system_for(2)
-                ch, v = exp.channels(k, pos)
-                ratios = s.fp_ratios(s.gains(pair_subset(ch, 2, exp.system.N), v))
+                ratios = s.fp_ratios(exp.gains(k, pos, 2))
                 return fp_mod.power_control(ratios, p0, s.p_min, s.p_max, offsets=jnp.asarray(s.FP_OFFSETS),
                                             num_iters=fp_iters).value / LN2
 

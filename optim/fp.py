@@ -31,12 +31,14 @@ P_min and from P_max (bench/RESULTS_fp.md).
 """
 from __future__ import annotations
 
+import itertools
 from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
 
+from optim.interior import maximin_barrier
 from optim.surrogates import soft_min
 
 
@@ -77,10 +79,15 @@ def log_ratio_objective(ratios, offsets, p, aggregate="min"):
     return jnp.min(per) if aggregate == "min" else jnp.sum(per)
 
 
+def _surrogate_per_group(ratios, offsets, y, p):
+    """``sum_j ln(o_j + 2 y sqrt(a_nj) - y^2 b_nj)`` per group ``n`` (shape ``(N,)``)."""
+    a, b = ratios(p)
+    return jnp.sum(_safe_log(_offsets_like(offsets, a) + quadratic_transform(a, b, y)), axis=-1)
+
+
 def surrogate_objective(ratios, offsets, y, p, temperature=0.0, aggregate="min"):
     """FP minoriser at fixed ``y``: ``smin_n sum_j ln(o_j + 2 y sqrt(a) - y^2 b)``."""
-    a, b = ratios(p)
-    per = jnp.sum(_safe_log(_offsets_like(offsets, a) + quadratic_transform(a, b, y)), axis=-1)
+    per = _surrogate_per_group(ratios, offsets, y, p)
     return soft_min(per, temperature) if aggregate == "min" else jnp.sum(per)
 
 
@@ -122,26 +129,11 @@ def power_control(ratios: Callable, p0, p_min, p_max, *, offsets, num_iters: int
         p, val = carry
         a, b = ratios(p)
         y = optimal_aux(a, b)
-        sur = lambda s: surrogate_objective(ratios, offsets, y, to_p(s), temperature, aggregate)  # noqa: E731
-        exact = lambda s: surrogate_objective(ratios, offsets, y, to_p(s), 0.0, aggregate)  # noqa: E731
         s0 = jnp.clip((p - p_min) / width, 0.0, 1.0)
-
-        def adam_step(c, _):
-            s, st, s_best, f_best = c
-            g = jax.grad(sur)(s)
-            with jax.numpy_dtype_promotion("standard"):  # optax's Adam: decay ** int32 count
-                upd, st = opt.update(-g, st, s)
-            s = jnp.clip(s + upd, 0.0, 1.0)
-            f = exact(s)
-            better = jnp.isfinite(f) & (f > f_best)
-            return (s, st, jnp.where(better, s, s_best), jnp.where(better, f, f_best)), None
-
         if inner == "barrier":
             s_best = _barrier_step(ratios, offsets, y, to_p, s0, aggregate)
         else:
-            with jax.numpy_dtype_promotion("standard"):
-                st0 = opt.init(s0)
-            (_, _, s_best, _), _ = jax.lax.scan(adam_step, (s0, st0, s0, exact(s0)), None, length=inner_steps)
+            s_best = _adam_step(ratios, offsets, y, to_p, s0, aggregate, opt, temperature, inner_steps)
         p_new = to_p(s_best)
         if extrapolate:  # a line search of the true objective along the step: FP alone crawls along ridges
             ts = 2.0 ** jnp.arange(extrapolate + 1, dtype=dt)
@@ -163,10 +155,7 @@ def power_control(ratios: Callable, p0, p_min, p_max, *, offsets, num_iters: int
     if multistart:  # p0, all-P_min, all-P_max, the two best corners (U <= 10) and the centre of the box
         U = p0.shape[-1]
         if U <= 10:
-            import itertools
-
-            unit = jnp.asarray(list(itertools.product((0.0, 1.0), repeat=U)), dt)
-            corners = p_min[None, :] + width[None, :] * unit
+            corners = _box_corners(p_min[None, :], p_max[None, :], U, dt)
             cv = jax.vmap(true)(corners)
             top = jnp.argsort(-jnp.where(jnp.isfinite(cv), cv, -jnp.inf))[:2]
             c1, c2 = corners[top[0]], corners[top[1]]
@@ -187,30 +176,51 @@ def power_control(ratios: Callable, p0, p_min, p_max, *, offsets, num_iters: int
     return FPResult(p, val, history, last_gain < tol)
 
 
+def _adam_step(ratios, offsets, y, to_p, s0, aggregate, opt, temperature, inner_steps):
+    """The old FP step: ``inner_steps`` projected Adam steps on the (soft-min smoothed) minoriser in the box
+    coordinate, keeping the best point of the exact minoriser."""
+    sur = lambda s: surrogate_objective(ratios, offsets, y, to_p(s), temperature, aggregate)  # noqa: E731
+    exact = lambda s: surrogate_objective(ratios, offsets, y, to_p(s), 0.0, aggregate)  # noqa: E731
 
+    def step(c, _):
+        s, st, s_best, f_best = c
+        g = jax.grad(sur)(s)
+        with jax.numpy_dtype_promotion("standard"):  # optax's Adam: decay ** int32 count
+            upd, st = opt.update(-g, st, s)
+        s = jnp.clip(s + upd, 0.0, 1.0)
+        f = exact(s)
+        better = jnp.isfinite(f) & (f > f_best)
+        return (s, st, jnp.where(better, s, s_best), jnp.where(better, f, f_best)), None
 
-_BARRIER = (7, 4, 1e-7)  # stages, Newton steps per stage, final barrier weight
+    with jax.numpy_dtype_promotion("standard"):
+        st0 = opt.init(s0)
+    (_, _, s_best, _), _ = jax.lax.scan(step, (s0, st0, s0, exact(s0)), None, length=inner_steps)
+    return s_best
 
 
 def _barrier_step(ratios, offsets, y, to_p, s0, aggregate):
     """The exact FP step: the concave minoriser at fixed ``y`` maximised over the box by a log-barrier Newton
     method (:func:`optim.interior.maximin_barrier`), from ``s0`` moved 1e-4 into the box."""
-    from optim.interior import maximin_barrier
-
     dt = s0.dtype
     eps = jnp.asarray(1e-4, dt)
     start = jnp.clip(s0, eps, 1.0 - eps)
 
     def per_group(s):
-        a, b = ratios(to_p(s))
-        return jnp.sum(_safe_log(_offsets_like(offsets, a) + quadratic_transform(a, b, y)), axis=-1)
+        return _surrogate_per_group(ratios, offsets, y, to_p(s))
 
     def box(s):
         return jnp.concatenate([-s, s - 1.0])
 
-    res = maximin_barrier(per_group, start, box, use_sum=aggregate == "sum", mu0=1e-1, mu_end=_BARRIER[2],
-                          num_stages=_BARRIER[0], newton_steps=_BARRIER[1])
+    res = maximin_barrier(per_group, start, box, use_sum=aggregate == "sum", mu0=1e-1, mu_end=1e-7,
+                          num_stages=7, newton_steps=4)
     return jnp.clip(res.x, 0.0, 1.0)
+
+
+def _box_corners(p_min, p_max, num_users: int, dtype=None):
+    """The ``2^U`` corners ``{P_min, P_max}^U`` of the box, shape ``(2^U, U)`` (``p_min``/``p_max`` scalars or
+    ``(1, U)``)."""
+    unit = jnp.array(list(itertools.product((0.0, 1.0), repeat=num_users)), dtype)
+    return p_min + (p_max - p_min) * unit
 
 
 def corner_search(objective: Callable, p_min, p_max, num_users: int):
@@ -218,10 +228,7 @@ def corner_search(objective: Callable, p_min, p_max, num_users: int):
 
     Returns ``(p, value)``.
     """
-    import itertools
-
-    corners = jnp.array(list(itertools.product((0.0, 1.0), repeat=num_users)))
-    ps = p_min + (p_max - p_min) * corners
+    ps = _box_corners(p_min, p_max, num_users)
     vals = jax.vmap(objective)(ps)
     i = jnp.argmax(vals)
     return ps[i], vals[i]

@@ -137,11 +137,14 @@ class FPConvergence:
                                           chunk=self.grid_points**2)
         return FPTrace(value, powers, obj(p_ref) / LN2, p_ref)
 
+    def gains(self, key, positions, pairs: int):
+        """Gain matrix of realisation ``key`` restricted to the first ``pairs`` pairs (random fixed phases)."""
+        ch, v = self.channels(key, positions)
+        return self.system_for(pairs).gains(pair_subset(ch, pairs, self.system.N), v)
+
     def trace(self, key, positions, pairs: int) -> FPTrace:
         """FP trace and reference of realisation ``key`` for ``pairs`` in {1, 2} (jit-able; ``pairs`` static)."""
-        s = self.system_for(pairs)
-        ch, v = self.channels(key, positions)
-        return self.trace_gains(s.gains(pair_subset(ch, pairs, self.system.N), v), pairs, key)
+        return self.trace_gains(self.gains(key, positions, pairs), pairs, key)
 
     def __call__(self, key, positions):
         """Statistics for the Monte Carlo engine, per number of pairs N: the traces ``R{N}``, ``D{N}``
