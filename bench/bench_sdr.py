@@ -23,7 +23,7 @@ float64) are solved by
   optimum is an upper bound) followed by Gaussian randomisation (100 draws +
   principal eigenvector).
 
-Writes the table to ``bench/RESULTS_sdr.md`` (``--out``) and checks the
+Writes the table to ``bench/RESULTS_sdr_wiretap.md`` (``--out``) and checks the
 acceptance criteria (exit status 1 when one fails): mean gradient/bound >=
 0.999, worst >= 0.99 (an instance below is accepted only where the SDR
 solution is not rank one -- the relaxation is loose there, no unit-modulus
@@ -229,7 +229,7 @@ def main(argv=None):
     ap.add_argument("--cached-only-k", type=int, nargs="*", default=[],
                     help="sizes for which only instances already in the cache are used (no new SDPs)")
     ap.add_argument("--retime-k", type=int, nargs="*", default=[16, 32], help="sizes --retime applies to")
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS_sdr.md"))
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS_sdr_wiretap.md"))
     a = ap.parse_args(argv)
     jax.config.update("jax_enable_x64", True)  # float64 like the SDP solver (tests use jax.enable_x64(True))
     if not cvx_reference.available():

@@ -27,7 +27,12 @@ CASES = [pytest.param(c, marks=() if c[0] in FAST else pytest.mark.slow, id=c[0]
 
 
 def _exact(meta) -> bool:
-    return meta.get("jax") == jax.__version__ and meta.get("cpu") == record.cpu_signature()
+    return (meta.get("jax") == jax.__version__ and meta.get("cpu") == record.cpu_signature()
+            and meta.get("devices", jax.device_count()) == jax.device_count())
+
+
+def test_recorded_under_the_suites_device_count():
+    assert len(jax.devices("cpu")) == record.TEST_DEVICES, "root conftest and tests/golden/record.py disagree"
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -146,8 +146,21 @@ def compare(a, b):
     return tuple(stats)
 
 
+def simulate_test_devices():
+    """Two simulated CPU devices, as the root conftest sets for the test suite: the sharded program rounds
+    differently from the one-device one, and optimiser-based cases (argmax / accept-reject decisions) turn
+    that into different numbers, so golden files are recorded under the suite's device count."""
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "xla_force_host_platform_device_count" not in flags:
+        os.environ["XLA_FLAGS"] = (flags + f" --xla_force_host_platform_device_count={TEST_DEVICES}").strip()
+
+
+TEST_DEVICES = 2  # = the root conftest's device count
+
+
 if __name__ == "__main__":
     os.environ.setdefault("JAX_ENABLE_X64", "0")
+    simulate_test_devices()
     if "--check" in sys.argv:
         with open(PATH) as f:
             gold = json.load(f)
@@ -177,7 +190,8 @@ if __name__ == "__main__":
     import jax
 
     res.update(record(ids))
-    res["_meta"] = {"jax": jax.__version__, "cpu": cpu_signature(), "x64": False, "prng": "threefry"}
+    res["_meta"] = {"jax": jax.__version__, "cpu": cpu_signature(), "x64": False, "prng": "threefry",
+                    "devices": jax.device_count()}
     with open(PATH, "w") as f:
         json.dump(res, f, indent=1, sort_keys=True)
     print("wrote", PATH)

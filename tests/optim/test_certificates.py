@@ -41,9 +41,9 @@ def test_ratio_and_max_min_bounds_are_rigorous():
         for name in ("wiretap-iid", "maxmin-users"):
             fam = families.FAMILIES[name]
             inst = fam.sample(jax.random.key(3), 2)
-            f = jax.jit(lambda v: fam.objective(v, inst))
+            f = jax.jit(lambda v: fam.value(v, inst))
             V = jnp.asarray(_grid(121))  # x = [v; 1] with v = conj(x_0) x_1: (v_1, v_2) on the grid
-            ref = float(jnp.max(jax.vmap(lambda x: fam.objective(x[1:], inst))(V)))
+            ref = float(jnp.max(jax.vmap(lambda x: fam.value(x[1:], inst))(V)))
             for seed in range(2):
                 v = from_angles(jnp.asarray(np.random.default_rng(seed).uniform(0, 6.3, 2)))
                 cert = optim.certify(inst, v)
