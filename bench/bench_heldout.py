@@ -181,8 +181,8 @@ def table(summaries, args):
              "Ratio = value / bound in the objective's linear units (ratio families: the ratio "
              "(1+|num^H x|^2)/(1+|den^H x|^2), min over ratios; quadratic: x^H C x); bound = min(SDR optimum, "
              "certificate) where cvxpy ran, else the certificate (`optim.certify`, a lower bound on value / SDR "
-             "optimum). tight = a unit-modulus point reaches the bound (certified, or ours / SDR + randomisation within "
-             "1e-6) or a single SDP's solution is rank one (lambda2/lambda1 < 1e-4). "
+             "optimum). tight = a unit-modulus point reaches the bound (certified, or ours / SDR + randomisation "
+             "within 1e-6) or a single SDP's solution is rank one (lambda2/lambda1 < 1e-4). "
              "rand = SDR + Gaussian randomisation (100 draws + principal direction).", "",
              "| family | K | n | mean | worst | certified | tight | tight mean | tight worst | loose >= rand | "
              "all >= rand | rand/bound mean | t grad/inst | t cvxpy/inst (SDPs) | speed-up |",
