@@ -5,7 +5,7 @@ import jax
 import jax.numpy as jnp
 
 import optim
-from optim import certificates, families
+from optim import certificates, cvx_reference, families, sdr
 from irsjax.phases import from_angles
 
 
@@ -61,3 +61,32 @@ def test_default_solution_is_certified_on_held_out_wiretap_instances():
     np.testing.assert_allclose(val, np.asarray(res.value), atol=1e-9)
     assert np.all(gap >= 0)
     assert np.mean(np.asarray(certs.optimal)) >= 0.75, gap  # small K, tight SDR: certified optimal
+
+
+@pytest.mark.slow  # ~60 s on 2 cores (two max-min SQP compiles, ~40 bisection SDPs)
+@pytest.mark.skipif(not cvx_reference.available(), reason="cvxpy/clarabel not installed (extra 'cvx')")
+def test_default_max_min_design_matches_sdr_randomisation_on_held_out_instances():
+    """Max-min families (components returned, max-min SQP directions): on fresh instances (seed 880088, never
+    used while choosing the defaults) the default is >= SDR + Gaussian randomisation on every instance and
+    reaches the SDR bound wherever randomisation shows it is attainable. With a scalar ``jnp.min`` objective
+    the default stayed 1-3 % below randomisation on such instances."""
+    K, num = 8, 4
+    with jax.enable_x64(True):
+        for name in ("maxmin-users", "maxmin-eves"):
+            fam = families.FAMILIES[name]
+            insts = families.sample(fam, jax.random.key(880088), K, num)
+            res = optim.maximize_phases_batched(fam.objective, jax.random.key(2), insts, K)
+            certs = jax.vmap(optim.certify)(insts, res.phases)
+            for i in range(num):
+                inst = jax.tree_util.tree_map(lambda x: x[i], insts)
+                A, B = families.ratio_matrices(inst)
+                value = 2.0 ** float(certs.value[i])
+                ref = cvx_reference.sdr_max_min_ratio(np.asarray(A), np.asarray(B), lo=value * (1 - 1e-7),
+                                                      hi=2.0 ** float(certs.bound[i]) * (1 + 1e-7), rtol=1e-7)
+                _, gr = sdr.gaussian_randomization(jax.random.key(i), sdr.factor(jnp.asarray(ref.X)), fam.value,
+                                                   num_draws=100, args=(inst,))
+                gr = 2.0 ** float(gr)
+                assert value >= gr * (1 - 1e-9), (name, i, value, gr)
+                assert value <= ref.bound * (1 + 1e-6), (name, i, value, ref.bound)
+                if gr >= ref.bound * (1 - 1e-6):  # the relaxation is tight and attained
+                    assert value >= ref.bound * (1 - 1e-5), (name, i, value, ref.bound)
