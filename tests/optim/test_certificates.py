@@ -90,3 +90,19 @@ def test_default_max_min_design_matches_sdr_randomisation_on_held_out_instances(
                 assert value <= ref.bound * (1 + 1e-6), (name, i, value, ref.bound)
                 if gr >= ref.bound * (1 - 1e-6):  # the relaxation is tight and attained
                     assert value >= ref.bound * (1 - 1e-5), (name, i, value, ref.bound)
+
+
+def test_max_min_families_hand_their_components_to_the_solver():
+    """Max-min families return the m log-ratios (so maximize_phases takes its max-min directions);
+    Family.value is their minimum and optim.certify's value."""
+    from optim.phases import num_components
+
+    with jax.enable_x64(True):
+        for name, m in (("maxmin-users", 3), ("maxmin-eves", 2), ("wiretap-iid", None)):
+            fam = families.FAMILIES[name]
+            inst = fam.sample(jax.random.key(5), 6)
+            v = from_angles(jnp.arange(6.0))
+            assert num_components(fam.objective, v, (inst,)) == m, name
+            comps = jnp.atleast_1d(fam.objective(v, inst))
+            assert float(fam.value(v, inst)) == float(jnp.min(comps))
+            assert float(optim.certify(inst, v).value) == pytest.approx(float(fam.value(v, inst)), abs=1e-9)
