@@ -62,7 +62,7 @@ def _linear(fam, x):
 
 
 def solve_default(fam, key, insts, K):
-    """Default options, batched; returns (PhaseResult, seconds) of a warm call."""
+    """Default options, batched (blocks until done)."""
     out = maximize_phases_batched(fam.objective, key, insts, K)
     jax.block_until_ready(out.value)
     return out
@@ -80,6 +80,7 @@ def cvx_sdr(fam, inst, cert_bound_lin, value_lin):
     else:
         A, B = families.ratio_matrices(inst)
         # bracket: the found point's ratio is attainable (<= SDR optimum), the certificate bounds the SDR
+        # (a warm start from our solution: cvxpy's max-min time is a lower bound on a cold bisection's)
         out = cvx_reference.sdr_max_min_ratio(np.asarray(A), np.asarray(B), lo=float(value_lin) * (1 - 1e-7),
                                               hi=float(cert_bound_lin) * (1 + 1e-7), rtol=1e-7)
         bound, X, nsdp = out.bound, out.X, out.num_sdps
