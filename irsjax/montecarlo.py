@@ -308,31 +308,38 @@ def _fold(log_mask, carry, blk):
 @partial(jax.jit, static_argnames=("static_fn", "layout", "log_mask", "chunk", "slots", "mesh"))
 def _run_batch(static_fn, layout, log_mask, chunk, slots, mesh, leaves, key, first_block, num_chunks, full_blocks,
                remainder, n_done, hi, lo, m2):
-    """Evaluate ``num_chunks`` chunks of ``chunk`` blocks from ``first_block`` and fold them in.
+    """Evaluate ``num_chunks`` chunks of ``chunk`` blocks from ``first_block`` and fold them in (one device).
 
     ``static_fn`` and ``leaves`` are the two halves of ``(fn, args)`` (:func:`irsjax.config.split_dynamic`):
     new values of any float leaf reuse the compiled program; only a new structure compiles.
-    With a ``mesh`` (axis ``"mc"``), device ``i`` evaluates the contiguous chunks
-    ``[i*S, (i+1)*S)`` of the batch (``S = slots``) with ``shard_map``; the per-block
-    statistics are gathered and folded in block order, so the estimate is
-    identical, bit for bit, for any number of devices and any batch size.
+    Several devices: :func:`_run_batch_on` (``slots`` and ``mesh`` are unused here, kept for its signature).
     """
+    del slots, mesh
     dtype = hi.dtype
-    if mesh is None:
-        # fold each chunk into the running totals inside the loop (same fold order as below)
-        F = layout[-1][3]
+    # fold each chunk into the running totals inside the loop (same fold order as the sharded path)
+    F = layout[-1][3]
 
-        def body(i, carry):
-            tot, bad = carry
-            start = first_block + (i * chunk).astype(jnp.uint32)
-            n_b, s_b, m2_b, mx_b, bad_b = _block_stats(static_fn, layout, leaves, start, chunk, key, full_blocks,
-                                                       remainder, dtype, log_mask)
-            tot, _ = jax.lax.scan(partial(_fold, log_mask), tot, (n_b, s_b, m2_b, mx_b))
-            return tot, bad + bad_b.astype(jnp.int32)
+    def body(i, carry):
+        tot, bad = carry
+        start = first_block + (i * chunk).astype(jnp.uint32)
+        n_b, s_b, m2_b, mx_b, bad_b = _block_stats(static_fn, layout, leaves, start, chunk, key, full_blocks,
+                                                   remainder, dtype, log_mask)
+        tot, _ = jax.lax.scan(partial(_fold, log_mask), tot, (n_b, s_b, m2_b, mx_b))
+        return tot, bad + bad_b.astype(jnp.int32)
 
-        (n_done, hi, lo, m2), bad = jax.lax.fori_loop(jnp.int32(0), num_chunks, body,
-                                                      ((n_done, hi, lo, m2), jnp.zeros((F,), jnp.int32)))
-        return n_done, hi, lo, m2, bad
+    (n_done, hi, lo, m2), bad = jax.lax.fori_loop(jnp.int32(0), num_chunks, body,
+                                                  ((n_done, hi, lo, m2), jnp.zeros((F,), jnp.int32)))
+    return n_done, hi, lo, m2, bad
+
+
+@partial(jax.jit, static_argnames=("static_fn", "layout", "log_mask", "chunk", "slots", "mesh", "dtype"))
+def _device_batch(static_fn, layout, log_mask, chunk, slots, mesh, dtype, leaves, key, first_block, num_chunks,
+                  full_blocks, remainder):
+    """Per-block statistics on every device of ``mesh`` (axis ``"mc"``): device ``i`` evaluates the contiguous
+    chunks ``[i*S, (i+1)*S)`` of the batch (``S = slots``) with ``shard_map``. No collective runs in this
+    program: a device that finishes early does not wait inside XLA for a slower one (the CPU runtime aborts
+    the process when a collective waits more than ~40 s, which optimiser-heavy per-realisation functions
+    with unequal work per device reached)."""
     from jax.sharding import PartitionSpec as P
 
     def per_device(leaves, key, first_block, num_chunks, full_blocks, remainder):
@@ -341,14 +348,31 @@ def _run_batch(static_fn, layout, log_mask, chunk, slots, mesh, leaves, key, fir
         start = first_block + (d * slots * chunk).astype(jnp.uint32)
         n_b, s_b, m2_b, mx_b, bad = _batch_stats(static_fn, layout, chunk, slots, leaves, key, start, mine,
                                                  full_blocks, remainder, dtype, log_mask)
-        return n_b, s_b, m2_b, mx_b, jax.lax.psum(bad, "mc")
+        return n_b, s_b, m2_b, mx_b, bad[None]
 
-    n_b, s_b, m2_b, mx_b, bad = jax.shard_map(
+    return jax.shard_map(
         per_device, mesh=mesh, in_specs=(P(), P(), P(), P(), P(), P()),
-        out_specs=(P("mc"), P("mc"), P("mc"), P("mc"), P()), check_vma=False,
+        out_specs=(P("mc"), P("mc"), P("mc"), P("mc"), P("mc")), check_vma=False,
     )(leaves, key, first_block, num_chunks, full_blocks, remainder)
+
+
+@partial(jax.jit, static_argnames=("log_mask",))
+def _fold_blocks(log_mask, n_done, hi, lo, m2, n_b, s_b, m2_b, mx_b, bad):
     (n_done, hi, lo, m2), _ = jax.lax.scan(partial(_fold, log_mask), (n_done, hi, lo, m2), (n_b, s_b, m2_b, mx_b))
-    return n_done, hi, lo, m2, bad
+    return n_done, hi, lo, m2, jnp.sum(bad, axis=0)
+
+
+def _run_batch_on(static_fn, layout, log_mask, chunk, slots, mesh, leaves, key, first_block, num_chunks, full_blocks,
+                  remainder, n_done, hi, lo, m2):
+    """:func:`_run_batch` on one device, or on a ``mesh``: the sharded per-block statistics
+    (:func:`_device_batch`), then, in a second program, gathered and folded in block order, so the estimate
+    is identical, bit for bit, for any number of devices and any batch size."""
+    if mesh is None:
+        return _run_batch(static_fn, layout, log_mask, chunk, slots, mesh, leaves, key, first_block, num_chunks,
+                          full_blocks, remainder, n_done, hi, lo, m2)
+    stats = _device_batch(static_fn, layout, log_mask, chunk, slots, mesh, hi.dtype, leaves, key, first_block,
+                          num_chunks, full_blocks, remainder)
+    return _fold_blocks(log_mask, n_done, hi, lo, m2, *stats)
 
 
 def device_mesh(num_devices=None):
@@ -724,7 +748,7 @@ def estimate(
     try:
         while next_block < total_blocks:
             nc = min(chunks, -(-(total_blocks - next_block) // chunk))
-            n_done, hi, lo, m2, bad = _run_batch(
+            n_done, hi, lo, m2, bad = _run_batch_on(
                 static_fn, layout, log_mask, chunk, slots if mesh is not None else 0, mesh, leaves, key,
                 jnp.uint32(next_block), jnp.int32(nc),
                 jnp.uint32(num_samples // BLOCK), jnp.int32(num_samples % BLOCK), n_done, hi, lo, m2,
@@ -947,9 +971,13 @@ def memory_estimate(fn, key, *, args: tuple = (), batch_size: int | None = None,
     slots = -(-chunks // ndev)
     dt = state.sum_hi.dtype
     acc = jnp.zeros(state.sum_hi.shape, dt)
-    lowered = _run_batch.lower(static_fn, state.layout, state.log_mask, chunk, slots if mesh is not None else 0, mesh,
-                               leaves, key, jnp.uint32(0), jnp.int32(1), jnp.uint32(1), jnp.int32(0),
-                               jnp.asarray(0, dt), acc, acc, acc)
+    if mesh is None:
+        lowered = _run_batch.lower(static_fn, state.layout, state.log_mask, chunk, 0, None, leaves, key,
+                                   jnp.uint32(0), jnp.int32(1), jnp.uint32(1), jnp.int32(0), jnp.asarray(0, dt),
+                                   acc, acc, acc)
+    else:
+        lowered = _device_batch.lower(static_fn, state.layout, state.log_mask, chunk, slots, mesh, dt, leaves, key,
+                                      jnp.uint32(0), jnp.int32(1), jnp.uint32(1), jnp.int32(0))
     ma = lowered.compile().memory_analysis()
     if ma is None:
         return MemoryEstimate(0, realisations, "unknown", avail, dev)
