@@ -372,6 +372,9 @@ def _run_batch_on(static_fn, layout, log_mask, chunk, slots, mesh, leaves, key, 
                           full_blocks, remainder, n_done, hi, lo, m2)
     stats = _device_batch(static_fn, layout, log_mask, chunk, slots, mesh, hi.dtype, leaves, key, first_block,
                           num_chunks, full_blocks, remainder)
+    # each device's part of the fold program starts when its own shard is ready: wait for every shard first,
+    # so that its gather never waits inside the runtime for a slower device
+    jax.block_until_ready(stats)
     return _fold_blocks(log_mask, n_done, hi, lo, m2, *stats)
 
 
