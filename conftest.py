@@ -4,9 +4,10 @@ Every test runs with strict dtype promotion, rank promotion errors and two simul
 sharded engine path is exercised everywhere)."""
 import os
 
+TEST_DEVICES = 2  # simulated CPU devices (tests/golden/record.py records under the same setup by importing this)
 _flags = os.environ.get("XLA_FLAGS", "")
 if "xla_force_host_platform_device_count" not in _flags:
-    os.environ["XLA_FLAGS"] = (_flags + " --xla_force_host_platform_device_count=2").strip()
+    os.environ["XLA_FLAGS"] = (_flags + f" --xla_force_host_platform_device_count={TEST_DEVICES}").strip()
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import jax  # noqa: E402

@@ -305,16 +305,15 @@ def _fold(log_mask, carry, blk):
     return (jnp.where(keep, n, n_a), jnp.where(keep, hi2, hi), jnp.where(keep, lo2, lo), jnp.where(keep, m2n, m2)), None
 
 
-@partial(jax.jit, static_argnames=("static_fn", "layout", "log_mask", "chunk", "slots", "mesh"))
-def _run_batch(static_fn, layout, log_mask, chunk, slots, mesh, leaves, key, first_block, num_chunks, full_blocks,
-               remainder, n_done, hi, lo, m2):
+@partial(jax.jit, static_argnames=("static_fn", "layout", "log_mask", "chunk"))
+def _run_batch(static_fn, layout, log_mask, chunk, leaves, key, first_block, num_chunks, full_blocks, remainder,
+               n_done, hi, lo, m2):
     """Evaluate ``num_chunks`` chunks of ``chunk`` blocks from ``first_block`` and fold them in (one device).
 
     ``static_fn`` and ``leaves`` are the two halves of ``(fn, args)`` (:func:`irsjax.config.split_dynamic`):
     new values of any float leaf reuse the compiled program; only a new structure compiles.
-    Several devices: :func:`_run_batch_on` (``slots`` and ``mesh`` are unused here, kept for its signature).
+    Several devices: :func:`_run_batch_on`.
     """
-    del slots, mesh
     dtype = hi.dtype
     # fold each chunk into the running totals inside the loop (same fold order as the sharded path)
     F = layout[-1][3]
@@ -368,8 +367,8 @@ def _run_batch_on(static_fn, layout, log_mask, chunk, slots, mesh, leaves, key, 
     (:func:`_device_batch`), then, in a second program, gathered and folded in block order, so the estimate
     is identical, bit for bit, for any number of devices and any batch size."""
     if mesh is None:
-        return _run_batch(static_fn, layout, log_mask, chunk, slots, mesh, leaves, key, first_block, num_chunks,
-                          full_blocks, remainder, n_done, hi, lo, m2)
+        return _run_batch(static_fn, layout, log_mask, chunk, leaves, key, first_block, num_chunks, full_blocks,
+                          remainder, n_done, hi, lo, m2)
     stats = _device_batch(static_fn, layout, log_mask, chunk, slots, mesh, hi.dtype, leaves, key, first_block,
                           num_chunks, full_blocks, remainder)
     # each device's part of the fold program starts when its own shard is ready: wait for every shard first,
@@ -752,7 +751,7 @@ def estimate(
         while next_block < total_blocks:
             nc = min(chunks, -(-(total_blocks - next_block) // chunk))
             n_done, hi, lo, m2, bad = _run_batch_on(
-                static_fn, layout, log_mask, chunk, slots if mesh is not None else 0, mesh, leaves, key,
+                static_fn, layout, log_mask, chunk, slots, mesh, leaves, key,
                 jnp.uint32(next_block), jnp.int32(nc),
                 jnp.uint32(num_samples // BLOCK), jnp.int32(num_samples % BLOCK), n_done, hi, lo, m2,
             )
@@ -975,9 +974,8 @@ def memory_estimate(fn, key, *, args: tuple = (), batch_size: int | None = None,
     dt = state.sum_hi.dtype
     acc = jnp.zeros(state.sum_hi.shape, dt)
     if mesh is None:
-        lowered = _run_batch.lower(static_fn, state.layout, state.log_mask, chunk, 0, None, leaves, key,
-                                   jnp.uint32(0), jnp.int32(1), jnp.uint32(1), jnp.int32(0), jnp.asarray(0, dt),
-                                   acc, acc, acc)
+        lowered = _run_batch.lower(static_fn, state.layout, state.log_mask, chunk, leaves, key, jnp.uint32(0),
+                                   jnp.int32(1), jnp.uint32(1), jnp.int32(0), jnp.asarray(0, dt), acc, acc, acc)
     else:
         lowered = _device_batch.lower(static_fn, state.layout, state.log_mask, chunk, slots, mesh, dt, leaves, key,
                                       jnp.uint32(0), jnp.int32(1), jnp.uint32(1), jnp.int32(0))

@@ -146,21 +146,19 @@ def compare(a, b):
     return tuple(stats)
 
 
-def simulate_test_devices():
-    """Two simulated CPU devices, as the root conftest sets for the test suite: the sharded program rounds
-    differently from the one-device one, and optimiser-based cases (argmax / accept-reject decisions) turn
-    that into different numbers, so golden files are recorded under the suite's device count."""
-    flags = os.environ.get("XLA_FLAGS", "")
-    if "xla_force_host_platform_device_count" not in flags:
-        os.environ["XLA_FLAGS"] = (flags + f" --xla_force_host_platform_device_count={TEST_DEVICES}").strip()
+def suite_setup():
+    """The test suite's own settings (root conftest: 2 simulated CPU devices, strict promotion), imported before
+    JAX: the sharded program rounds differently from the one-device one, and optimiser-based cases (argmax /
+    accept-reject decisions) turn that into different numbers, so golden files are recorded under them."""
+    sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
+    import conftest
 
-
-TEST_DEVICES = 2  # = the root conftest's device count
+    return conftest
 
 
 if __name__ == "__main__":
     os.environ.setdefault("JAX_ENABLE_X64", "0")
-    simulate_test_devices()
+    suite_setup()
     if "--check" in sys.argv:
         with open(PATH) as f:
             gold = json.load(f)
