@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_uplink.py                      # N = 16, 32, 64; 16 instances, cvxpy on 3 per N
     .venv/bin/python bench/bench_uplink.py --N 64 --num 8 --cvx-num 2
+    .venv/bin/python bench/bench_uplink.py --cvx-num 3,3,1  # per N: cvxpy at N = 64 takes ~30+ min an instance
     .venv/bin/python bench/bench_uplink.py --fig3b              # also time the whole fig3b preset (200 topologies)
 
 For every N the same realisations (K = 4 users, M = 4, N_E = 2, MODELS.md 3(e) geometry, seed 12345: not used
@@ -94,6 +95,7 @@ def bench_N(N, num, cvx_num):
         _, val, rc = ref.minmax_ratio_sdr(np.asarray(A, np.complex128), np.asarray(B, np.complex128), np.asarray(v0))
         cv.append((val, rc.value, time.perf_counter() - t0, rc.solve_time_s, len(rc.gaps), float(x0),
                    ",".join(sorted(set(rc.statuses)))))
+        print(f"N={N} cvxpy instance {i}: value {val:.6g}, relaxed {rc.value:.6g}, {cv[-1][2]:.1f} s", flush=True)
     _, tg2 = timed(grad, keys)
     _, ts2 = timed(sdr, keys)
     g = np.asarray(g, float)
@@ -143,14 +145,20 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--N", default="16,32,64")
     ap.add_argument("--num", type=int, default=16)
-    ap.add_argument("--cvx-num", type=int, default=3)
+    ap.add_argument("--cvx-num", default="3", help="cvxpy instances: one count, or one per N (comma-separated)")
     ap.add_argument("--fig3b", action="store_true")
     ap.add_argument("--samples", type=int, default=200)
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS_uplink.md"))
     a = ap.parse_args()
     rows = []
-    for N in (int(x) for x in a.N.split(",")):
-        r = bench_N(N, a.num, a.cvx_num)
+    Ns = [int(x) for x in a.N.split(",")]
+    cvx = [int(x) for x in a.cvx_num.split(",")]
+    if len(cvx) == 1:
+        cvx = cvx * len(Ns)
+    if len(cvx) != len(Ns):
+        ap.error(f"--cvx-num: give one count or one per N ({len(Ns)}), got {a.cvx_num!r}")
+    for N, c in zip(Ns, cvx):
+        r = bench_N(N, a.num, c)
         rows.append(r)
         print(r, flush=True)
     load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",) * 3

@@ -267,6 +267,24 @@ def _preset(name, samples=200, **extra):
 
 
 @pytest.mark.slow
+def test_four_path_gradient_design_through_the_cli_returns(tmp_path):
+    """Regression: with the annealing paths vmapped (instead of ``lax.map``), this run deadlocked the XLA CPU
+    runtime (jax 0.10.2: every thread idle after ~30 s, the command never returned; so did every preset)."""
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "irsjax", "run", "uplink-sop", "--set", "N=16", "--set", "R_s=1", "--set", "paths=4",
+           "--set", "phase_iters=30", "--samples", "8", "--no-progress", "--no-plot", "--compile-cache", "off",
+           "--out", str(tmp_path / "run")]
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    except subprocess.TimeoutExpired:
+        pytest.fail("irsjax run uplink-sop with paths=4 did not return within 15 min (deadlock)")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert (tmp_path / "run" / "results.json").exists()
+
+
+@pytest.mark.slow
 def test_runner_contract_tiny_run_with_sdr():
     """Tiny real run through the runner (AO traces picked per iteration, claims in derived; ~3-8 min on 2 cores,
     mostly compilation)."""
