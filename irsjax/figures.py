@@ -43,6 +43,7 @@ PAPER_STYLE = {
 }
 PANEL_SIZE = (3.4, 2.6)
 MARKERS = "osD^v<>ph*"
+LEGEND_INSIDE_MAX, LEGEND_INSIDE_MAX_CHARS = 5, 32  # larger legends (entries, longest name) go below the panel
 
 
 def display_name(label: str, series: dict) -> str:
@@ -70,27 +71,54 @@ def draw(results: dict, *, style=None):
     import matplotlib.pyplot as plt
 
     panels = results.get("panels") or {"value": {"ylabel": "value", "yscale": "linear"}}
-    names = [p for p in panels if any(s.get("panel", "value") == p for s in results["series"].values())]
+    names = [p for p in panels if _members(results, p)]
+    if not names:  # nothing to draw: one empty panel rather than no figure
+        names = list(panels)[:1]
     rc = dict(PAPER_STYLE)
     if isinstance(style, dict):
         rc.update(style)
     with matplotlib.rc_context(rc):
-        fig, axes = plt.subplots(1, len(names), figsize=(PANEL_SIZE[0] * len(names), PANEL_SIZE[1]),
-                                 squeeze=False)
+        # panels side by side; with legends below them (many or long names), at most two panels a row
+        below = any(_legend_below(_members(results, p)) for p in names)
+        ncol = min(len(names), 2 if below else len(names))
+        nrow = -(-len(names) // ncol)
+        extra = 0.16 * max((len(_members(results, p)) for p in names), default=0) if below else 0.0
+        fig, axes = plt.subplots(nrow, ncol, figsize=(PANEL_SIZE[0] * ncol * (1.4 if below else 1.0),
+                                                      (PANEL_SIZE[1] + extra) * nrow),
+                                 squeeze=False, layout="constrained")
         x = _arr(results["x"]["values"])
-        for ax, pname in zip(axes[0], names):
+        flat = list(axes.flat)
+        for ax, pname in zip(flat, names):
             _panel(ax, x, results, pname, panels[pname])
+        for ax in flat[len(names):]:
+            ax.set_visible(False)
         fig.suptitle(f"{results.get('scenario', '')} (seed {results.get('seed')}, "
                      f"{results.get('samples', 0):,} samples/point)", fontsize=rc.get("font.size", 8.5))
-        fig.tight_layout()
     if callable(style):
         style(fig, results)
     return fig
 
 
+def has_data(series: dict) -> bool:
+    """Whether a series has a finite value at some point (a series a run did not compute, e.g. a second
+    configuration that was not set, is all NaN: it gets no legend entry and no panel of its own)."""
+    y = _tail_means(series)
+    hi = _arr(series["ci_high"]) if "ci_high" in series else y
+    return bool(np.any(np.isfinite(y)) or np.any(np.isfinite(hi)))
+
+
+def _members(results, pname):
+    return [(k, v) for k, v in results["series"].items() if v.get("panel", "value") == pname and has_data(v)]
+
+
+def _legend_below(members) -> bool:
+    longest = max((len(display_name(k, v)) for k, v in members), default=0)
+    return len(members) > LEGEND_INSIDE_MAX or longest > LEGEND_INSIDE_MAX_CHARS
+
+
 def _panel(ax, x, results, pname, pinfo):
     yscale = pinfo.get("yscale", "linear")
-    members = [(k, v) for k, v in results["series"].items() if v.get("panel", "value") == pname]
+    members = _members(results, pname)
     bound_labelled = False
     positive = []
     for i, (label, s) in enumerate(members):
@@ -98,11 +126,11 @@ def _panel(ax, x, results, pname, pinfo):
         y = _tail_means(s)
         name = display_name(label, s)
         if s.get("analytical") or "ci_low" not in s:
-            ax.plot(x, y, "-", color=color, label=name)
+            ax.plot(x, np.where(y > 0, y, np.nan) if yscale == "log" else y, "-", color=color, label=name)
         else:
             lo, hi = _arr(s["ci_low"]), _arr(s["ci_high"])
             zero = (s.get("kind") == "probability") & (y == 0)
-            ys = np.where(zero, np.nan, y)
+            ys = np.where(zero | ((yscale == "log") & ~(y > 0)), np.nan, y)  # a log axis cannot show y <= 0
             ax.plot(x, ys, marker=marker, ls="--", lw=0.9, color=color, label=name)
             band = ~zero & np.isfinite(lo) & np.isfinite(hi)
             if yscale == "log":
@@ -124,7 +152,9 @@ def _panel(ax, x, results, pname, pinfo):
     ax.set_xlabel(results["x"].get("label", results["x"]["name"]))
     ax.set_ylabel(pinfo.get("ylabel", pname))
     ax.grid(True, which="both")
-    if members:
+    if _legend_below(members):  # a long legend goes below its panel, not over the curves
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1, fontsize="x-small", frameon=False)
+    elif members:
         ax.legend()
 
 
@@ -144,4 +174,4 @@ def figure_bytes(results: dict, fmt: str = "png", *, style=None) -> bytes:
     return buf.getvalue()
 
 
-__all__ = ["FORMATS", "PAPER_STYLE", "display_name", "draw", "figure_bytes"]
+__all__ = ["FORMATS", "PAPER_STYLE", "display_name", "draw", "figure_bytes", "has_data"]
