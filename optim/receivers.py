@@ -57,11 +57,29 @@ def interference_plus_noise(H, rho):
 
 
 def _solve_hermitian(B, h):
-    """``B^{-1} h`` for Hermitian positive definite ``B`` (Cholesky), batched over leading axes."""
-    L = jnp.linalg.cholesky(B)
-    y = jax.scipy.linalg.solve_triangular(L, h[..., None], lower=True)
-    x = jax.scipy.linalg.solve_triangular(L, y, lower=True, trans="C")
-    return x[..., 0]
+    """``B^{-1} h`` for Hermitian positive definite ``B``, batched over leading axes.
+
+    Gauss-Jordan elimination of ``[B | h]`` without pivoting (the pivots of a positive definite matrix are
+    positive) in plain XLA operations, one column per ``fori_loop`` step. Not LAPACK: a batched LAPACK call
+    (``cholesky``/``solve``) splits its batch over the XLA CPU thread pool and waits for the parts; two such
+    calls running at once on a 2-thread pool wait for each other for ever (jax 0.10.2: the uplink-sop presets
+    hung with every thread idle, a native stack showed ``lapack_cpotrf_ffi`` in ``ParallelBatchMap``).
+    """
+    M = B.shape[-1]
+    A = jnp.concatenate([B, h[..., None]], axis=-1)  # (..., M, M + 1)
+    rows = jnp.arange(M)
+
+    def step(k, A):
+        row = jax.lax.dynamic_index_in_dim(A, k, axis=A.ndim - 2, keepdims=False)  # (..., M + 1)
+        piv = jax.lax.dynamic_index_in_dim(row, k, axis=row.ndim - 1, keepdims=True)
+        row = row / piv
+        col = jax.lax.dynamic_index_in_dim(A, k, axis=A.ndim - 1, keepdims=False)  # (..., M)
+        is_k = jnp.broadcast_to(rows == k, col.shape)
+        col = jnp.where(is_k, jnp.zeros((), col.dtype), col)
+        A = A - col[..., :, None] * row[..., None, :]
+        return jnp.where(jnp.broadcast_to(is_k[..., None], A.shape), jnp.broadcast_to(row[..., None, :], A.shape), A)
+
+    return jax.lax.fori_loop(0, M, step, A)[..., :, M]
 
 
 def mmse_sinr(H, rho):

@@ -161,10 +161,7 @@ def gradient_design(key, v0, objective, args=(), *, paths: int = 4, options: Gra
         U, hists = jax.lax.scan(stage, init[:, None], temps)
         return U[:, 0], hists.reshape(-1)
 
-    # the paths one after another (lax.map), not vmapped: vmapping them, with the MMSE receivers inside the
-    # objective, deadlocks the XLA CPU runtime (jax 0.10.2: every thread idle, the run never returns; e.g.
-    # `irsjax run uplink-sop --set N=16 --set paths=4 --set phase_iters=30 --samples 8`)
-    V, hist = jax.lax.map(path, starts)
+    V, hist = jax.vmap(path)(starts)
     vals = jax.vmap(lambda v: objective(v, jnp.zeros((), rd), *args))(V)
     vals = jnp.where(jnp.isfinite(vals), vals, -jnp.inf)
     b = jnp.argmax(vals)

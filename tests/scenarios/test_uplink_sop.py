@@ -268,8 +268,9 @@ def _preset(name, samples=200, **extra):
 
 @pytest.mark.slow
 def test_four_path_gradient_design_through_the_cli_returns(tmp_path):
-    """Regression: with the annealing paths vmapped (instead of ``lax.map``), this run deadlocked the XLA CPU
-    runtime (jax 0.10.2: every thread idle after ~30 s, the command never returned; so did every preset)."""
+    """Regression: with the MMSE receivers solved by batched LAPACK calls (Cholesky), this run deadlocked the
+    XLA CPU runtime (jax 0.10.2: every thread idle after ~30 s, the command never returned; so did every
+    preset). ``optim.receivers`` now solves in plain XLA operations."""
     import subprocess
     import sys
 
