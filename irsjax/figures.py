@@ -71,7 +71,8 @@ def draw(results: dict, *, style=None):
     import matplotlib.pyplot as plt
 
     panels = results.get("panels") or {"value": {"ylabel": "value", "yscale": "linear"}}
-    names = [p for p in panels if _members(results, p)]
+    members = {p: _members(results, p) for p in panels}
+    names = [p for p in panels if members[p]]
     if not names:  # nothing to draw: one empty panel rather than no figure
         names = list(panels)[:1]
     rc = dict(PAPER_STYLE)
@@ -79,17 +80,17 @@ def draw(results: dict, *, style=None):
         rc.update(style)
     with matplotlib.rc_context(rc):
         # panels side by side; with legends below them (many or long names), at most two panels a row
-        below = any(_legend_below(_members(results, p)) for p in names)
+        below = any(_legend_below(members[p]) for p in names)
         ncol = min(len(names), 2 if below else len(names))
         nrow = -(-len(names) // ncol)
-        extra = 0.16 * max((len(_members(results, p)) for p in names), default=0) if below else 0.0
+        extra = 0.16 * max((len(members[p]) for p in names), default=0) if below else 0.0
         fig, axes = plt.subplots(nrow, ncol, figsize=(PANEL_SIZE[0] * ncol * (1.4 if below else 1.0),
                                                       (PANEL_SIZE[1] + extra) * nrow),
                                  squeeze=False, layout="constrained")
         x = _arr(results["x"]["values"])
         flat = list(axes.flat)
         for ax, pname in zip(flat, names):
-            _panel(ax, x, results, pname, panels[pname])
+            _panel(ax, x, results, members[pname], pname, panels[pname])
         for ax in flat[len(names):]:
             ax.set_visible(False)
         fig.suptitle(f"{results.get('scenario', '')} (seed {results.get('seed')}, "
@@ -116,9 +117,8 @@ def _legend_below(members) -> bool:
     return len(members) > LEGEND_INSIDE_MAX or longest > LEGEND_INSIDE_MAX_CHARS
 
 
-def _panel(ax, x, results, pname, pinfo):
+def _panel(ax, x, results, members, pname, pinfo):
     yscale = pinfo.get("yscale", "linear")
-    members = _members(results, pname)
     bound_labelled = False
     positive = []
     for i, (label, s) in enumerate(members):

@@ -74,10 +74,9 @@ def _solve_hermitian(B, h):
         piv = jax.lax.dynamic_index_in_dim(row, k, axis=row.ndim - 1, keepdims=True)
         row = row / piv
         col = jax.lax.dynamic_index_in_dim(A, k, axis=A.ndim - 1, keepdims=False)  # (..., M)
-        is_k = jnp.broadcast_to(rows == k, col.shape)
-        col = jnp.where(is_k, jnp.zeros((), col.dtype), col)
-        A = A - col[..., :, None] * row[..., None, :]
-        return jnp.where(jnp.broadcast_to(is_k[..., None], A.shape), jnp.broadcast_to(row[..., None, :], A.shape), A)
+        A = A - col[..., :, None] * row[..., None, :]  # row k itself is replaced by the pivot row below
+        is_k = jnp.broadcast_to((rows == k)[:, None], A.shape[-2:])
+        return jnp.where(jnp.broadcast_to(is_k, A.shape), jnp.broadcast_to(row[..., None, :], A.shape), A)
 
     return jax.lax.fori_loop(0, M, step, A)[..., :, M]
 
