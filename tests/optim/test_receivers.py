@@ -99,3 +99,24 @@ def test_hermitian_solve_is_accurate_and_calls_no_lapack():
     assert np.max(np.abs(x - ref)) <= 1e-3 * np.max(np.abs(ref))
     hlo = jax.jit(jax.vmap(_solve_hermitian)).lower(jnp.asarray(B, jnp.complex64), jnp.asarray(h)).as_text()
     assert "custom_call" not in hlo and "lapack" not in hlo.lower()
+
+
+def test_user_space_sinr_matches_the_antenna_space_formula_at_any_m_and_snr():
+    """mmse_sinr works with the K x K Gram matrix; it must equal rho_k h_k^H B_k^-1 h_k (M x M, NumPy, float64)
+    for M < K, M = K and M > K, at SINRs from ~1e-4 to ~1e4 (relative error at float32 precision: no
+    cancellation), and give finite gradients in the powers at rho_k = 0."""
+    for i, (K, M) in enumerate([(4, 2), (6, 2), (3, 3), (4, 12)]):
+        for scale in (1e-4, 1.0, 1e4):
+            H = _channels(jax.random.key(10 + i), (K, M))
+            rho = scale * jnp.linspace(0.5, 2.0, K)
+            Hn, r = np.asarray(H, np.complex128), np.asarray(rho, float)
+            ref = np.array([r[k] * np.real(Hn[k].conj() @ np.linalg.solve(
+                np.eye(M) + sum(r[j] * np.outer(Hn[j], Hn[j].conj()) for j in range(K) if j != k), Hn[k]))
+                for k in range(K)])
+            np.testing.assert_allclose(np.asarray(mmse_sinr(H, rho)), ref, rtol=2e-5, err_msg=f"K={K} M={M} {scale}")
+    H = _channels(jax.random.key(20), (3, 5))
+    g = jax.jit(jax.grad(lambda r: receivers.mmse_sinr(H, r)[0]))(jnp.asarray([0.0, 1.0, 0.0]))
+    Hn = np.asarray(H, np.complex128)  # d SINR_0 / d rho_0 = h_0^H B_0^-1 h_0, B_0 = I + h_1 h_1^H at rho = (0, 1, 0)
+    d0 = np.real(Hn[0].conj() @ np.linalg.solve(np.eye(5) + np.outer(Hn[1], Hn[1].conj()), Hn[0]))
+    assert np.all(np.isfinite(np.asarray(g)))
+    np.testing.assert_allclose(float(g[0]), d0, rtol=1e-4)
