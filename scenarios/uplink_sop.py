@@ -21,8 +21,8 @@ are exchangeable, so it is close to the mean SOP) is in ``derived.per_point`` as
 ``eve_draws`` Eve draws per topology (3.6), for the MM-SOP gradient design and random phases.
 
 The SDR designs cost ~100x the gradient ones (nested Dinkelbach / Burer-Monteiro loops, lock-step
-under ``vmap``), so their series are computed on ``sdr_topologies`` topologies (the first ones of the
-same stream; 0 = all) in a separate engine call. The x axis of ``fig2`` is the AO iteration
+under ``vmap``), so they run only with ``--set sdr=true`` (the ``fig2`` preset), in a separate engine call
+on the same topologies. The x axis of ``fig2`` is the AO iteration
 ``iteration``: every point makes the same engine calls (``shared_draws``) and picks entry ``i`` of the
 AO traces (vector statistics); the gradient designs need no alternation and appear as flat lines at
 their final value.
