@@ -112,8 +112,30 @@ def _members(results, pname):
     return [(k, v) for k, v in results["series"].items() if v.get("panel", "value") == pname and has_data(v)]
 
 
+def legend_names(members) -> tuple[list[str], str]:
+    """Legend texts of a panel's series and the trailing ``", ..."`` phrase they all share ("" if none), which
+    is said once in the panel's title instead of in every entry (e.g. "first configuration (M, N)" when a run
+    has only that configuration)."""
+    names = [display_name(k, v) for k, v in members]
+    tails = {_last_phrase(n) for n in names}
+    if len(names) < 2 or len(tails) != 1 or None in tails:
+        return names, ""
+    tail = tails.pop()
+    return [n[: -len(tail) - 2] for n in names], tail
+
+
+def _last_phrase(name: str) -> str | None:
+    """The text after the last ``", "`` outside parentheses (``None`` if there is none)."""
+    depth = 0
+    for i in range(len(name) - 1, 0, -1):
+        depth += {")": 1, "(": -1}.get(name[i], 0)
+        if depth == 0 and name[i - 1:i + 1] == ", ":
+            return name[i + 1:]
+    return None
+
+
 def _legend_below(members) -> bool:
-    longest = max((len(display_name(k, v)) for k, v in members), default=0)
+    longest = max((len(n) for n in legend_names(members)[0]), default=0)
     return len(members) > LEGEND_INSIDE_MAX or longest > LEGEND_INSIDE_MAX_CHARS
 
 
@@ -121,10 +143,10 @@ def _panel(ax, x, results, members, pname, pinfo):
     yscale = pinfo.get("yscale", "linear")
     bound_labelled = False
     positive = []
-    for i, (label, s) in enumerate(members):
+    names, shared = legend_names(members)
+    for i, ((label, s), name) in enumerate(zip(members, names)):
         color, marker = f"C{i % 10}", MARKERS[i % len(MARKERS)]
         y = _tail_means(s)
-        name = display_name(label, s)
         if s.get("analytical") or "ci_low" not in s:
             ax.plot(x, np.where(y > 0, y, np.nan) if yscale == "log" else y, "-", color=color, label=name)
         else:
@@ -151,6 +173,8 @@ def _panel(ax, x, results, members, pname, pinfo):
     ax.set_xscale(results["x"].get("scale", "linear"))
     ax.set_xlabel(results["x"].get("label", results["x"]["name"]))
     ax.set_ylabel(pinfo.get("ylabel", pname))
+    if shared:
+        ax.set_title(shared, fontsize="small")
     ax.grid(True, which="both")
     if _legend_below(members):  # a long legend goes below its panel, not over the curves
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1, fontsize="x-small", frameon=False)

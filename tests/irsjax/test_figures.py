@@ -39,3 +39,17 @@ def test_long_legends_go_below_the_panel():
     res["series"]["a"]["description"] = "short"
     leg = [a for a in figures.draw(res).axes if a.get_visible()][0].get_legend()
     assert leg._loc == 0  # 'best', inside
+
+
+def test_a_phrase_every_legend_entry_shares_goes_to_the_panel_title():
+    res = _results()
+    res["series"]["a"]["description"] = "MM-SOP, first configuration (M, N)"
+    res["series"]["b"] = dict(res["series"]["a"], description="MM-SINR, first configuration (M, N)")
+    ax = [a for a in figures.draw(res).axes if a.get_visible()][0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["MM-SOP", "MM-SINR"]
+    assert ax.get_title() == "first configuration (M, N)"
+    res["series"]["b"]["description"] = "MM-SINR, second configuration (M_b, N_b)"  # mixed: names kept whole
+    ax = [a for a in figures.draw(res).axes if a.get_visible()][0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "MM-SOP, first configuration (M, N)", "MM-SINR, second configuration (M_b, N_b)"]
+    assert ax.get_title() == ""
