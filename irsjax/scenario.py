@@ -241,10 +241,12 @@ class _Run:
             f"{fmt(m.available)} is available on {m.device}; {' or '.join(fixes)} (--batch-size does not lower "
             f"it: memory is bounded per engine step; IRSJAX_MEMORY_LIMIT overrides the available memory)")
 
-    def engine(self, fn, key, samples, *, args=(), tag, label, call, xs=None, x=None, kw) -> montecarlo.Estimates:
+    def engine(self, fn, key, samples, *, args=(), tag, label, call, xs=None, x=None, kw,
+               serves: int | None = None) -> montecarlo.Estimates:
         """One Monte Carlo pass: memory check, resume, checkpoints, progress, stopping log. ``xs``: the sweep
         values along the statistics' leading point axis (a shared-draw pass); else ``x``: the point's value
-        (None: every point)."""
+        (None: every point). ``serves``: the sweep points this pass answers, for the progress display (default:
+        ``len(xs)``, or 1; e.g. one pass that serves every point of an iteration-index axis)."""
         store, rep = self.store, self.reporter
         points = 1 if xs is None else len(xs)
         self.check_memory(fn, args, key, kw, points)
@@ -256,7 +258,7 @@ class _Run:
             rep.engine_update(st.num_samples, samples, expected=self.expected_samples(st, kw, samples))
 
         rep.engine_start(label=label, samples=samples, done=resume.num_samples if resume is not None else 0,
-                         points=points)
+                         points=points if serves is None else int(serves))
         try:
             est = montecarlo.estimate(fn, key, samples, args=args, resume=resume, checkpoint=checkpoint,
                                       progress=(label if self.engine_progress else False), **kw)
@@ -493,7 +495,7 @@ def _run_shared(requests: dict, run: _Run, tag: str, xs: dict, call: int):
         label = f"{len(idx)} points, shared draws" if len(idx) > 1 else f"{xs[idx[0]]}"
         if not diff_idx:  # identical calls (e.g. an iteration-index axis): one run serves every point
             est = run.engine(first.fn, first.key, first.samples, args=first.args, tag=gtag, label=label, call=call,
-                             xs=None, kw=kw)
+                             xs=None, kw=kw, serves=len(idx))
             for i in idx:
                 answers[i] = est
             continue

@@ -74,3 +74,41 @@ def test_overall_bar_counts_points_and_passes():
     text = stream.getvalue()
     assert "K 1/3" in text and "K = 4: done (1.5 s)" in text and "K = 2" not in text
     assert "irsjax: warning: something" in text
+
+
+def test_a_pass_that_serves_every_point_counts_for_all_of_them():
+    """A shared-draw sweep whose points make identical engine calls (an iteration-index axis, e.g. uplink-sop
+    fig2) runs one pass for all points: the progress must count it for all of them (the ETA said 18 h for a
+    run that took 1.5 h when it counted the pass for one point of 31)."""
+    from irsjax.scenario import Panel, Param, PointResult, Scenario, Series, SweepProgress, run_sweep
+
+    seen = []
+
+    class Rec(SweepProgress):
+        def engine_start(self, *, label, samples, done, points):
+            seen.append((label, points))
+
+    def point(ctx, params):
+        est = ctx.estimate(_normal)  # the same call at every 'i'
+        return PointResult(values={"a": est["x"]})
+
+    sc = Scenario(name="demo-iter", description="d", params=(Param("i", 0, kind=int, minimum=0, maximum=9),),
+                  sweep="i", sweep_values=(0, 1, 2), series=(Series("a", "p"),), panels={"p": Panel("x")},
+                  point=point, shared_draws=("i",))
+    res = run_sweep(sc, {"i": 0}, "i", [0, 1, 2], samples=256, progress=Rec())
+    assert res["series"]["a"]["mean"][0] == res["series"]["a"]["mean"][2]
+    assert seen and all(p == 3 for _, p in seen), seen
+    p = cli.CliProgress("lines", stream=io.StringIO(), interval=10)
+    try:
+        p.start(points=3, resumed=0, sweep_name="i")
+        p.engine_start(label="3 points, shared draws", samples=256, done=0, points=3)
+        p.engine_update(128, 256)
+        assert abs(p.fraction() - 0.5) < 1e-9  # half of the one pass that finishes all three points
+    finally:
+        p.close()
+
+
+def _normal(key):
+    import jax
+
+    return {"x": jax.random.normal(key)}
