@@ -47,7 +47,6 @@ SLOW_IN_DEFAULT_BUDGET = (
     "tests/scenarios/test_maxmin_fp_convergence.py::test_references_bound_fp_and_corners",
     "tests/scenarios/test_maxmin_fp_convergence.py::test_corner_is_optimal_for_one_pair",
     "tests/scenarios/test_maxmin_two_way.py::test_independent_irs_links",
-    "tests/scenarios/test_uplink_sop.py::test_claim_",
     "tests/irsjax/test_wiretap.py::test_snr_laws",
     "tests/irsjax/test_wiretap.py::test_random_phase_sop_matches_closed_form",
     "tests/irsjax/test_wiretap.py::test_conditional_estimator_agrees_and_reduces_variance",
