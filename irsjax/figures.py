@@ -80,17 +80,19 @@ def draw(results: dict, *, style=None):
         rc.update(style)
     with matplotlib.rc_context(rc):
         # panels side by side; with legends below them (many or long names), at most two panels a row
-        below = any(_legend_below(members[p]) for p in names)
-        ncol = min(len(names), 2 if below else len(names))
+        legends = {p: legend_names(members[p]) for p in names}  # (entry texts, shared trailing phrase)
+        below = {p: _legend_below(legends[p][0]) for p in names}
+        any_below = any(below.values())
+        ncol = min(len(names), 2 if any_below else len(names))
         nrow = -(-len(names) // ncol)
-        extra = 0.16 * max((len(members[p]) for p in names), default=0) if below else 0.0
-        fig, axes = plt.subplots(nrow, ncol, figsize=(PANEL_SIZE[0] * ncol * (1.4 if below else 1.0),
+        extra = 0.16 * max((len(members[p]) for p in names), default=0) if any_below else 0.0
+        fig, axes = plt.subplots(nrow, ncol, figsize=(PANEL_SIZE[0] * ncol * (1.4 if any_below else 1.0),
                                                       (PANEL_SIZE[1] + extra) * nrow),
                                  squeeze=False, layout="constrained")
         x = _arr(results["x"]["values"])
         flat = list(axes.flat)
         for ax, pname in zip(flat, names):
-            _panel(ax, x, results, members[pname], pname, panels[pname])
+            _panel(ax, x, results, members[pname], legends[pname], below[pname], pname, panels[pname])
         for ax in flat[len(names):]:
             ax.set_visible(False)
         fig.suptitle(f"{results.get('scenario', '')} (seed {results.get('seed')}, "
@@ -134,16 +136,16 @@ def _last_phrase(name: str) -> str | None:
     return None
 
 
-def _legend_below(members) -> bool:
-    longest = max((len(n) for n in legend_names(members)[0]), default=0)
-    return len(members) > LEGEND_INSIDE_MAX or longest > LEGEND_INSIDE_MAX_CHARS
+def _legend_below(names) -> bool:
+    """Whether a panel's legend (its entry texts) is too large to sit inside the panel."""
+    return len(names) > LEGEND_INSIDE_MAX or max((len(n) for n in names), default=0) > LEGEND_INSIDE_MAX_CHARS
 
 
-def _panel(ax, x, results, members, pname, pinfo):
+def _panel(ax, x, results, members, legend, below, pname, pinfo):
     yscale = pinfo.get("yscale", "linear")
     bound_labelled = False
     positive = []
-    names, shared = legend_names(members)
+    names, shared = legend
     for i, ((label, s), name) in enumerate(zip(members, names)):
         color, marker = f"C{i % 10}", MARKERS[i % len(MARKERS)]
         y = _tail_means(s)
@@ -176,7 +178,7 @@ def _panel(ax, x, results, members, pname, pinfo):
     if shared:
         ax.set_title(shared, fontsize="small")
     ax.grid(True, which="both")
-    if _legend_below(members):  # a long legend goes below its panel, not over the curves
+    if below:  # a long legend goes below its panel, not over the curves
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1, fontsize="x-small", frameon=False)
     elif members:
         ax.legend()

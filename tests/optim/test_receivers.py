@@ -14,6 +14,14 @@ def _channels(key, shape):
     return jax.random.normal(key, shape, dtype=jnp.complex64)
 
 
+def _reference_sinr(H, rho):
+    """``rho_k h_k^H B_k^-1 h_k`` in the antenna space, NumPy float64 (``B_k = I + sum_{j != k} rho_j h_j h_j^H``)."""
+    Hn, r = np.asarray(H, np.complex128), np.asarray(rho, float)
+    K, M = Hn.shape
+    return np.array([r[k] * np.real(Hn[k].conj() @ np.linalg.solve(
+        np.eye(M) + sum(r[j] * np.outer(Hn[j], Hn[j].conj()) for j in range(K) if j != k), Hn[k])) for k in range(K)])
+
+
 def test_mmse_is_the_maximiser_of_every_users_sinr():
     H = _channels(jax.random.key(0), (4, 3))
     rho = jnp.asarray([2.0, 0.5, 1.0, 3.0])
@@ -21,11 +29,7 @@ def test_mmse_is_the_maximiser_of_every_users_sinr():
     W = mmse_receivers(H, rho)
     np.testing.assert_allclose(np.linalg.norm(np.asarray(W), axis=1), 1.0, rtol=1e-5)
     np.testing.assert_allclose(np.asarray(sinr(H, W, rho)), s, rtol=1e-4)
-    # explicit numpy: rho_k h^H B_k^-1 h
-    Hn, r = np.asarray(H, np.complex128), np.asarray(rho, float)
-    ref = [r[k] * np.real(Hn[k].conj() @ np.linalg.solve(
-        np.eye(3) + sum(r[j] * np.outer(Hn[j], Hn[j].conj()) for j in range(4) if j != k), Hn[k])) for k in range(4)]
-    np.testing.assert_allclose(s, ref, rtol=1e-4)
+    np.testing.assert_allclose(s, _reference_sinr(H, rho), rtol=1e-4)  # explicit numpy: rho_k h^H B_k^-1 h
     # no other receiver does better
     Wr = _channels(jax.random.key(1), (500, 4, 3))
     sr = np.asarray(sinr(jnp.broadcast_to(H, Wr.shape), Wr, jnp.broadcast_to(rho, (500, 4))))
@@ -109,11 +113,8 @@ def test_user_space_sinr_matches_the_antenna_space_formula_at_any_m_and_snr():
         for scale in (1e-4, 1.0, 1e4):
             H = _channels(jax.random.key(10 + i), (K, M))
             rho = scale * jnp.linspace(0.5, 2.0, K)
-            Hn, r = np.asarray(H, np.complex128), np.asarray(rho, float)
-            ref = np.array([r[k] * np.real(Hn[k].conj() @ np.linalg.solve(
-                np.eye(M) + sum(r[j] * np.outer(Hn[j], Hn[j].conj()) for j in range(K) if j != k), Hn[k]))
-                for k in range(K)])
-            np.testing.assert_allclose(np.asarray(mmse_sinr(H, rho)), ref, rtol=2e-5, err_msg=f"K={K} M={M} {scale}")
+            np.testing.assert_allclose(np.asarray(mmse_sinr(H, rho)), _reference_sinr(H, rho), rtol=2e-5,
+                                       err_msg=f"K={K} M={M} {scale}")
     H = _channels(jax.random.key(20), (3, 5))
     g = jax.jit(jax.grad(lambda r: receivers.mmse_sinr(H, r)[0]))(jnp.asarray([0.0, 1.0, 0.0]))
     Hn = np.asarray(H, np.complex128)  # d SINR_0 / d rho_0 = h_0^H B_0^-1 h_0, B_0 = I + h_1 h_1^H at rho = (0, 1, 0)
