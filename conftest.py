@@ -82,7 +82,6 @@ SLOW_IN_DEFAULT_BUDGET = (
     "tests/irsjax/test_distributed.py::test_cli_under_launcher",
     "tests/test_results_atomic.py::test_sigkill_during_a_real_run",
     "tests/test_notebooks.py::test_notebook_runs[fbr",
-    "tests/test_notebooks.py::test_notebook_runs[uplink",
     "tests/test_notebooks.py::test_notebook_runs[maxmin",
     "tests/test_notebooks.py::test_notebook_runs[scheduling",
 )
