@@ -17,7 +17,7 @@ coordinate maximiser (to float precision; tested against a dense grid). For a
 minimum of such ratios (max-min objectives) the restriction may have several
 local maxima and kinks; the sampled start then picks the best basin and a kink
 is approached by the bracketed steps. Generic: only evaluations of ``f`` (and
-its forward-mode derivatives; ``O(num_samples + 3 newton_steps)`` per element)
+its forward-mode derivatives; ``num_samples + newton_steps + 1`` evaluations with derivatives per element)
 are used, so objectives must support ``jax.jvp`` (no ``custom_vjp``).
 
 >>> import jax, jax.numpy as jnp

@@ -1,5 +1,5 @@
 """optim.polish.coordinate_sweeps: every one-phase update is the exact 1-D maximiser (against a dense NumPy grid,
-also for sharply peaked restrictions, where Newton from the best sample used to stop up to 16 % short), and
+also for sharply peaked restrictions, where Newton from the best sample used to stop up to 20 % short), and
 the sweeps are monotone."""
 import numpy as np
 import jax
