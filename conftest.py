@@ -79,6 +79,8 @@ SLOW_IN_DEFAULT_BUDGET = (
     "tests/optim/test_certificates.py::test_default_solution_is_certified_on_held_out",
     "tests/irsjax/test_importance.py::test_ss_deep_tail",
     "tests/irsjax/test_importance.py::test_os_agrees_with_plain",
+    "tests/irsjax/test_importance.py::test_every_eavesdropper_mode_agrees_with_plain_monte_carlo[each-uniform]",
+    "tests/irsjax/test_importance.py::test_every_eavesdropper_mode_agrees_with_plain_monte_carlo[total-uniform]",
     "tests/irsjax/test_distributed.py::test_cli_under_launcher",
     "tests/test_results_atomic.py::test_sigkill_during_a_real_run",
     "tests/test_notebooks.py::test_notebook_runs[fbr",

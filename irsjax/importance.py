@@ -17,7 +17,10 @@ float leaves (new values never recompile) with
   target rate), ``log w`` and the nonnegative sufficient statistics ``suff`` (a 1-D array) of the
   proposal family, and
 * ``ce_update(mean_suff) -> model``: the proposal whose parameters match the conditional means
-  ``E_f[suff | event]`` (the CE update of an exponential family; a mixture uses its responsibilities).
+  ``E_f[suff | event]`` (the CE update of an exponential family; a mixture uses its responsibilities),
+* optionally ``ce_initial() -> model``: the proposal the CE rounds start from when it is not the model itself
+  (a mixture whose components coincide at the nominal law must start with them apart, or the CE updates,
+  which see equal responsibilities, never separate them).
 
 :func:`fit` runs the CE rounds and :func:`estimate` the final weighted estimate: the engine averages the
 vector statistics ``w 1{score <= level_j}``, ``w 1{...} suff`` and ``w`` (in log space, so tiny weights
@@ -209,7 +212,8 @@ def fit(model, key, *, level: float, levels=None, samples: int = 20_000, rounds:
     ``rho`` of them reaches (multilevel CE; if that is no lower than the previous round's, the lowest one
     that ``min_events`` of them reach); the proposal is then refitted to the weighted conditional
     means of its sufficient statistics at that level (``smoothing`` < 1 mixes in the previous
-    parameters, in the model's own parametrisation). Stops after the first round at the target level.
+    parameters, in the model's own parametrisation). Stops after the first round at the target level. Starts
+    from ``model.ce_initial()`` where the model defines it.
     ``runner(fn, key, n, **engine options)`` runs the engine (default :func:`irsjax.montecarlo.estimate`;
     a scenario passes its ``ctx.estimate``).
     """
@@ -221,6 +225,8 @@ def fit(model, key, *, level: float, levels=None, samples: int = 20_000, rounds:
         raise ValueError(f"rho must be in (0, 1), got {rho}")
     if not (0 < smoothing <= 1):
         raise ValueError(f"smoothing must be in (0, 1], got {smoothing}")
+    if hasattr(model, "ce_initial"):
+        model = model.ce_initial()
     pilot_key = jax.random.fold_in(key, 0x1CE)
     history, reached, t0, prev_j = [], False, time.perf_counter(), len(grid)
     for r in range(int(rounds)):
