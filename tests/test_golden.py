@@ -31,6 +31,16 @@ def _exact(meta) -> bool:
             and meta.get("devices", jax.device_count()) == jax.device_count())
 
 
+def test_cpu_signature_reads_the_model_and_flags():
+    """Bit-exact comparison is only for the CPU that recorded: the signature must see the model and the flags
+    (with unstripped keys it was the hash of an empty flag list on every machine)."""
+    import hashlib
+    if not os.path.exists("/proc/cpuinfo") or "flags" not in open("/proc/cpuinfo").read():
+        pytest.skip("no /proc/cpuinfo flags on this machine")
+    sig = record.cpu_signature()
+    assert not sig.endswith(hashlib.sha1(b"").hexdigest()[:12]), sig
+
+
 def test_recorded_under_the_suites_device_count():
     assert len(jax.devices("cpu")) == record.suite_setup().TEST_DEVICES, "XLA_FLAGS overrides the device count"
 

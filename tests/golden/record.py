@@ -93,7 +93,10 @@ def cpu_signature() -> str:
     try:
         with open("/proc/cpuinfo") as f:
             info = f.read().split("\n\n")[0]
-        fields = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
+        # keys carry tab padding ("model name\t: ..."): strip them, or every CPU gets the same empty signature
+        # and golden values recorded on one CPU are compared bit for bit on another (seen: a 1-ulp float64
+        # difference on an AMD EPYC against a recording made elsewhere)
+        fields = {k.strip(): v for k, v in (line.split(":", 1) for line in info.splitlines() if ":" in line)}
         model = fields.get("model name", "").strip()
         flags = " ".join(sorted(fields.get("flags", "").split()))
         import hashlib
