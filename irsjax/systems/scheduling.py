@@ -678,8 +678,9 @@ class SchedulingImportance:
 
     Measured (``bench/RESULTS_rare_outage.md``, fresh seed; OS, N = 32, K = 4, L = 2, 120 dB, p ~ 2.4e-8; relative
     standard error): ``"total"`` 62 % from 2^16 realisations; from 2^20: ``"each"`` with uniform directions 21 %,
-    with aligned directions 5.3 %, and with the CE-fitted channel proposal 3.9 %. With ``radial=False`` the realisation's statistic is the outage
-    indicator and ``z`` of one uniformly chosen eavesdropper is scaled by ``e^{log_s_eve / 2}``.
+    with aligned directions 5.3 %, and with the CE-fitted channel proposal 3.9 %. With ``radial=False`` the
+    realisation's statistic is the outage indicator and ``z`` of one uniformly chosen eavesdropper is scaled by
+    ``e^{log_s_eve / 2}``.
 
     *Proposal for (h, g)* (importance sampling; log variance scales are float leaves fitted by
     cross-entropy): a uniformly chosen element ``m`` gets ``h_m ~ CN(0, e^log_s_spike)``, the others
