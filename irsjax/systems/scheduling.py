@@ -258,6 +258,13 @@ def conditional_outage(snr_b, lam, vt, L: int):
     return jnp.where(certain, 1.0, -jnp.expm1(L * jnp.log1p(-p_safe)))
 
 
+def _log1mexp(x):
+    """``ln(1 - e^x)`` for ``x <= 0`` (``-inf`` at 0; positive rounding noise is read as 0), accurate at both
+    ends (Maechler's switch at ``-ln 2``)."""
+    x = jnp.minimum(x, 0.0)
+    return jnp.where(x < -0.6931472, jnp.log1p(-jnp.exp(x)), jnp.log(-jnp.expm1(x)))
+
+
 def log_conditional_outage(snr_b, lam, vt, L: int):
     """``ln`` of :func:`conditional_outage`, accurate down to any tail (no underflow in float32: at
     ``p = e^a`` below ~1e-9 it is ``ln L + a``); finite value and gradient everywhere.
@@ -275,9 +282,8 @@ def log_conditional_outage(snr_b, lam, vt, L: int):
     tiny = a < -20.0  # (1 - p)^L = 1 - L p (1 + O(p)): ln L + a to float precision
     certain = a >= 0.0
     a_mid = jnp.where(tiny | certain, jnp.asarray(-1.0, dt), a)
-    u = jnp.where(a_mid < -0.6931472, jnp.log1p(-jnp.exp(a_mid)), jnp.log(-jnp.expm1(a_mid)))  # ln(1 - p)
-    w = L * u  # ln (1 - p)^L < 0
-    mid = jnp.where(w > -0.6931472, jnp.log(-jnp.expm1(w)), jnp.log1p(-jnp.exp(w)))
+    w = L * _log1mexp(a_mid)  # ln (1 - p)^L < 0
+    mid = _log1mexp(w)
     return jnp.where(certain, jnp.zeros((), dt), jnp.where(tiny, jnp.log(jnp.asarray(float(L), dt)) + a, mid))
 
 
@@ -480,6 +486,7 @@ class RelaySystem:
 IS_SCHEMES = ("OS", "SS")
 IS_POWERS = ("auto", "each", "total")
 IS_DIRECTIONS = ("aligned", "uniform")
+IS_LOG_SCALES = ("log_s_spike", "log_s_rest", "log_s_user", "log_s_eve", "log_s_user_rest")  # = suff's order
 MIN_CE_LOG_SCALE = math.log(0.55)  # ce_update: no scale below 0.55 (weights of finite variance need > 1/2)
 CE_START_LOG_SPIKE = 0.7  # ce_initial: the spiked element's log variance the CE rounds start from
 MAX_COVER_LEAVES = 256  # powers="auto": per-eavesdropper powers while the staircase has at most this many leaves
@@ -537,12 +544,6 @@ def triangular_factor(x):
         r = r.at[j:, :].set(block)
     tri = jnp.arange(n)[:, None] <= jnp.arange(k)[None, :]
     return jnp.where(tri, r, 0.0)[: min(n, k)]
-
-
-def _log1mexp(x):
-    """``ln(1 - e^x)`` for ``x <= 0`` (``-inf`` at 0), accurate at both ends (Maechler's switch at ``-ln 2``)."""
-    x = jnp.minimum(x, 0.0)
-    return jnp.where(x > -math.log(2.0), jnp.log(-jnp.expm1(x)), jnp.log1p(-jnp.exp(x)))
 
 
 def log_cover_probability(d: int, t):
@@ -728,7 +729,7 @@ class SchedulingImportance:
             raise ValueError(f"system must be a SchedulingSystem, got {type(self.system).__name__}")
         if self.system.links != "full":
             raise ValueError("importance sampling is for the full model: system.links must be 'full'")
-        for name in ("log_s_spike", "log_s_rest", "log_s_user", "log_s_eve", "log_s_user_rest"):
+        for name in IS_LOG_SCALES:
             check_range(name, getattr(self, name), -self.max_log_scale, self.max_log_scale)
 
     def power_mode(self) -> str:
@@ -750,8 +751,7 @@ class SchedulingImportance:
         N, K, L = cfg.N, cfg.K, cfg.L
         rd = channels.real_dtype()
         kh, kg, ke, km, kl = jax.random.split(key, 5)
-        ls1, ls0, lsg, lse, lsu = (_real(getattr(self, n)) for n in (
-            "log_s_spike", "log_s_rest", "log_s_user", "log_s_eve", "log_s_user_rest"))
+        ls1, ls0, lsg, lse, lsu = (_real(getattr(self, n)) for n in IS_LOG_SCALES)
         zero = jnp.zeros((), rd)
         spike = jnp.arange(N) == jax.random.randint(km, (), 0, N)
         h0 = channels.complex_normal(kh, (N,))
@@ -780,20 +780,17 @@ class SchedulingImportance:
             rmat = triangular_factor(jnp.conj(a).T)  # A^H = Q R, R (d, K); LAPACK-free
             d = rmat.shape[0]
         z0 = channels.complex_normal(ke, (L, d))
-        if self.radial and self.power_mode() == "each":
-            if self.directions == "aligned" and d > 1:  # proposal aimed at the system's own target rate
+        if self.radial:  # directions only: the powers are integrated out in sample_log_outage
+            each = self.power_mode() == "each"
+            if each and self.directions == "aligned" and d > 1:  # proposal aimed at the system's own target rate
                 y = jnp.maximum((1.0 + snr_u) / jnp.exp2(_real(cfg.R_th)) - 1.0, 0.0)
                 q, s = aligned_directions(rmat, y / se, _subsets(snr_u.shape[0]), self.direction_factors)
                 z, log_w_dir = jax.vmap(sample_aligned_direction, in_axes=(0, None, None, None))(
                     jax.random.split(ke, L), q, s, _real(self.direction_uniform_share))
                 log_w = log_w + jnp.sum(log_w_dir)
-            else:
-                pz = jnp.sum(jnp.abs(z0) ** 2, axis=-1, keepdims=True)
-                z = z0 / jnp.sqrt(pz).astype(z0.dtype)  # each eavesdropper's direction; its power is integrated
-            t_eve = jnp.ones((), rd)
-        elif self.radial:
-            pz = jnp.sum(jnp.abs(z0) ** 2)
-            z = z0 / jnp.sqrt(pz).astype(z0.dtype)  # direction; the power S is integrated out
+            else:  # uniform: each eavesdropper's own direction ("each"), or the joint one ("total")
+                pz = jnp.sum(jnp.abs(z0) ** 2, axis=-1 if each else None, keepdims=True)
+                z = z0 / jnp.sqrt(pz).astype(z0.dtype)
             t_eve = jnp.ones((), rd)
         else:
             tilted = jnp.arange(L) == jax.random.randint(kl, (), 0, L)
@@ -844,8 +841,7 @@ class SchedulingImportance:
         2x) when every log scale is 0. At the nominal law every mixture component is the same law, the
         responsibilities are all ``1/N``, and the CE updates would keep the spiked and the other elements
         equal forever (measured: the spike then never forms; from this start it settled at ``e^1.1`` to ``e^1.7``)."""
-        untilted = all(float(getattr(self, n)) == 0.0 for n in (
-            "log_s_spike", "log_s_rest", "log_s_user", "log_s_eve", "log_s_user_rest"))
+        untilted = all(float(getattr(self, n)) == 0.0 for n in IS_LOG_SCALES)
         return dataclasses.replace(self, log_s_spike=CE_START_LOG_SPIKE) if untilted and self.system.N > 1 else self
 
     def ce_update(self, mean_suff):
@@ -853,5 +849,4 @@ class SchedulingImportance:
         ``[MIN_CE_LOG_SCALE, max_log_scale]``: a power ``Exp(1)`` drawn from ``Exp(s)`` has weights of finite
         variance only for ``s > 1/2``, and the CE rounds did go below it, to ``e^-0.66``)."""
         ls = jnp.clip(jnp.log(jnp.asarray(mean_suff)), MIN_CE_LOG_SCALE, self.max_log_scale)
-        return dataclasses.replace(self, log_s_spike=float(ls[0]), log_s_rest=float(ls[1]), log_s_user=float(ls[2]),
-                                   log_s_eve=float(ls[3]), log_s_user_rest=float(ls[4]))
+        return dataclasses.replace(self, **{n: float(v) for n, v in zip(IS_LOG_SCALES, ls)})
