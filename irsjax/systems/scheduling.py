@@ -262,7 +262,10 @@ def _log1mexp(x):
     """``ln(1 - e^x)`` for ``x <= 0`` (``-inf`` at 0; positive rounding noise is read as 0), accurate at both
     ends (Maechler's switch at ``-ln 2``)."""
     x = jnp.minimum(x, 0.0)
-    return jnp.where(x < -0.6931472, jnp.log1p(-jnp.exp(x)), jnp.log(-jnp.expm1(x)))
+    far = x < -0.6931472
+    # each branch sees a safe input where it is not selected: the other one's infinite derivative (log1p(-1)
+    # near 0, where e^x rounds to 1) times a zero cotangent would be NaN
+    return jnp.where(far, jnp.log1p(-jnp.exp(jnp.where(far, x, -1.0))), jnp.log(-jnp.expm1(jnp.where(far, -0.5, x))))
 
 
 def log_conditional_outage(snr_b, lam, vt, L: int):

@@ -268,3 +268,17 @@ def test_critical_elements_bisection():
         assert n_c == pytest.approx(40.0, rel=1e-6) and n_i == 40
         n_c2, _ = an.critical_elements_vs(target, 4, 2, su, se, 1.0, scheme="OS")
         assert n_c2 < n_c  # OS reaches any SOP with fewer elements
+
+
+def test_log_conditional_outage_gradient_is_finite_deep_in_the_tail():
+    """Regression: for L >= 2 and ln p in about (-20, -16) (float32), ``(1 - p)^L`` rounds to 1 and the
+    unselected branch of ln(1 - e^x) had an infinite derivative, so the gradient was NaN (102 of 20001 grid
+    points at L = 2); a NaN in one realisation poisons a Monte Carlo gradient."""
+    from irsjax.systems.scheduling import log_conditional_outage
+    snr = jnp.asarray(np.logspace(-3, 4, 20001), jnp.float32)
+    for L in (2, 3, 8):
+        for lam in (0.1, 1.0, 30.0):
+            val = jax.vmap(lambda s: log_conditional_outage(s, lam, 2.0, L))(snr)
+            grad = jax.vmap(jax.grad(lambda s: log_conditional_outage(s, lam, 2.0, L)))(snr)
+            assert bool(jnp.all(jnp.isfinite(val))) and bool(jnp.all(jnp.isfinite(grad))), (L, lam)
+            assert bool(jnp.all(grad <= 0.0))  # a stronger user never raises the outage
