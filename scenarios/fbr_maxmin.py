@@ -326,7 +326,8 @@ def _series():
     for csi in ("perfect", "imperfect"):
         for st in STAGES:
             s.append(Series(f"trace_{st}_{csi}", "trace", description=f"SCA max-min {st.upper()}, {csi} CSI"))
-            s.append(Series(f"iters_{st}_{csi}", "iters", description="iterations to the 1e-3 stop"))
+            s.append(Series(f"iters_{st}_{csi}", "iters",
+                            description=f"SCA max-min {st.upper()}, {csi} CSI: iterations to the 1e-3 stop"))
     return tuple(s)
 
 
