@@ -40,6 +40,7 @@ import jax
 import jax.numpy as jnp
 from scipy import stats as _scipy_stats
 
+from irsjax import _compile
 from irsjax.config import merge_dynamic, split_dynamic
 
 BLOCK = 256  # realisations per block (the unit of key derivation and reduction)
@@ -305,7 +306,7 @@ def _fold(log_mask, carry, blk):
     return (jnp.where(keep, n, n_a), jnp.where(keep, hi2, hi), jnp.where(keep, lo2, lo), jnp.where(keep, m2n, m2)), None
 
 
-@partial(jax.jit, static_argnames=("static_fn", "layout", "log_mask", "chunk"))
+@_compile.jit(static_argnames=("static_fn", "layout", "log_mask", "chunk"))
 def _run_batch(static_fn, layout, log_mask, chunk, leaves, key, first_block, num_chunks, full_blocks, remainder,
                n_done, hi, lo, m2):
     """Evaluate ``num_chunks`` chunks of ``chunk`` blocks from ``first_block`` and fold them in (one device).
@@ -331,7 +332,7 @@ def _run_batch(static_fn, layout, log_mask, chunk, leaves, key, first_block, num
     return n_done, hi, lo, m2, bad
 
 
-@partial(jax.jit, static_argnames=("static_fn", "layout", "log_mask", "chunk", "slots", "mesh", "dtype"))
+@_compile.jit(static_argnames=("static_fn", "layout", "log_mask", "chunk", "slots", "mesh", "dtype"))
 def _device_batch(static_fn, layout, log_mask, chunk, slots, mesh, dtype, leaves, key, first_block, num_chunks,
                   full_blocks, remainder):
     """Per-block statistics on every device of ``mesh`` (axis ``"mc"``): device ``i`` evaluates the contiguous
@@ -355,7 +356,7 @@ def _device_batch(static_fn, layout, log_mask, chunk, slots, mesh, dtype, leaves
     )(leaves, key, first_block, num_chunks, full_blocks, remainder)
 
 
-@partial(jax.jit, static_argnames=("log_mask",))
+@_compile.jit(static_argnames=("log_mask",))
 def _fold_blocks(log_mask, n_done, hi, lo, m2, n_b, s_b, m2_b, mx_b, bad):
     (n_done, hi, lo, m2), _ = jax.lax.scan(partial(_fold, log_mask), (n_done, hi, lo, m2), (n_b, s_b, m2_b, mx_b))
     return n_done, hi, lo, m2, jnp.sum(bad, axis=0)
@@ -778,7 +779,7 @@ def estimate(
     return finalize(state, probabilities=probabilities, confidence=confidence, ci_method=ci_method)
 
 
-@partial(jax.jit, static_argnames=("static_fn", "num_samples", "names", "log_names"))
+@_compile.jit(static_argnames=("static_fn", "num_samples", "names", "log_names"))
 def _mean_jit(static_fn, leaves, key, num_samples, names, log_names):
     fn, args = merge_dynamic(leaves, static_fn)
     num_blocks = -(-num_samples // BLOCK)
