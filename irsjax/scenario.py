@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import inspect
 import json
 import math
 import os
@@ -76,7 +77,9 @@ class Scenario:
     """A paper scenario: parameters, sweep, series and the per-point computation.
 
     ``point(ctx, params) -> PointResult``; ``derive(params, x_name, xs, series)``
-    (optional) returns extra results (slopes, crossings) from the finished sweep.
+    (optional) returns extra results (slopes, crossings) from the finished sweep; a ``derive`` that takes a
+    keyword ``paired`` also gets ``derived["paired_differences"]`` of a shared-draw sweep (None otherwise),
+    so its significance checks can use the paired differences' standard errors.
     ``presets`` maps a preset name to parameter overrides (e.g. a paper figure).
 
     ``shared_draws`` names the parameters whose sweep points may be evaluated in one Monte Carlo
@@ -880,7 +883,8 @@ def run_sweep(scenario: Scenario, params: dict, sweep_name: str, values: Sequenc
     if pd:
         derived["paired_differences"] = pd
     if scenario.derive is not None:
-        derived.update(scenario.derive(params, sweep_name, list(values), series))
+        extra = {"paired": pd or None} if "paired" in inspect.signature(scenario.derive).parameters else {}
+        derived.update(scenario.derive(params, sweep_name, list(values), series, **extra))
     pmeta = scenario.param(sweep_name)
     all_params = dict(params)
     all_params[sweep_name] = list(values)

@@ -39,6 +39,7 @@ import math
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from irsjax import metrics
 from irsjax.config import config, static
@@ -438,16 +439,40 @@ def _verdict(ok, statement, number, why="", significant=None):
     return out
 
 
-def _monotone(pts, sign):
-    st = _steps(pts, sign)
+def _paired_steps(paired, xs, stat, index, sign):
+    """``(d, z)`` of consecutive points from the runner's paired differences of engine statistic ``stat`` at
+    ``index`` (a shared-draw sweep: same topologies at every point), or None where the run has none."""
+    for entry in paired or ():
+        between = entry.get("between", [])
+        if len(between) != len(xs) - 1 or not all(
+                math.isclose(float(a), float(x0)) and math.isclose(float(b), float(x1))
+                for (a, b), x0, x1 in zip(between, xs, xs[1:])):
+            continue
+        st = (entry.get("statistics") or {}).get(stat)
+        if st is None or "std_err" not in st:
+            return None
+        out = []
+        for m, se in zip(st["mean"], st["std_err"]):
+            d = sign * float(np.asarray(m, dtype=float)[index])
+            e = float(np.asarray(se, dtype=float)[index])
+            out.append((d, d / e if e > 0 else (math.inf if d > 0 else (-math.inf if d < 0 else 0.0))))
+        return out
+    return None
+
+
+def _monotone(pts, sign, steps=None):
+    """(all changes >= 0, all z > 1.96, z-scores); ``steps`` (paired ``(d, z)``) replace the independent ones."""
+    st = _steps(pts, sign) if steps is None else steps
     return (bool(st) and all(d >= 0 for d, _ in st), bool(st) and all(z > Z95 for _, z in st),
             [round(z, 2) for _, z in st])
 
 
-def derive(params, x_name, xs, series) -> dict:
+def derive(params, x_name, xs, series, paired=None) -> dict:
     """Claim checks of MODELS.md 4(f) for the figure that was run. ``holds``: the claim holds in the means over
     topologies; ``significant``: it also holds at 95 % (CIs above/below the threshold, or z-scores of consecutive
-    changes > 1.96); ``ours`` gives the numbers as ``mean [95 % CI]``."""
+    changes > 1.96: from the paired differences of a shared-draw sweep where ``paired`` has them, else from the
+    points' standard errors combined as independent, which is conservative); ``ours`` gives the numbers as
+    ``mean [95 % CI]``."""
     figure = params.get("figure")
     claims = {}
     if figure == "convergence" and x_name == "iteration":
@@ -551,15 +576,19 @@ def derive(params, x_name, xs, series) -> dict:
                                      "ssr_lower": ssr_lower},
                                     "" if flat else "the conservative worst case loses min SR as rho grows",
                                     pos_sig and flat and ssr_sig)
+        # min_sr statistic index of max-min FBR: (CSI pair 0, scheme "mm", stage FBR)
+        mm_fbr_steps = lambda sign: _paired_steps(paired, xs, "min_sr", (0, SCHEMES.index("mm"), 1), sign)  # noqa
+        z_basis = "independent" if mm_fbr_steps(1.0) is None else "paired"
         if x_name == "K":
-            dec, dec_sig, z = _monotone(mm["fbr"], -1.0)
+            dec, dec_sig, z = _monotone(mm["fbr"], -1.0, mm_fbr_steps(-1.0))
             vals = [p[0] for p in mm["fbr"] if p is not None]
             near0 = bool(vals) and vals[-1] < 0.25 * max(vals)
             claims["F7"] = _verdict(dec and near0, "min-SR decreases with K; FBR approaches 0 at the largest K",
-                                    {"x": xs, **means, "z_of_decreases": z, "last_over_max": vals[-1] / max(vals)
-                                     if vals and max(vals) > 0 else None}, "", dec_sig and near0)
+                                    {"x": xs, **means, "z_of_decreases": z, "z_basis": z_basis,
+                                     "last_over_max": vals[-1] / max(vals) if vals and max(vals) > 0 else None},
+                                    "", dec_sig and near0)
         if x_name == "t":
-            inc, inc_sig, z = _monotone(mm["fbr"], 1.0)
+            inc, inc_sig, z = _monotone(mm["fbr"], 1.0, mm_fbr_steps(1.0))
             below = all(p is not None and p[0] > 0 for p in gap)
             below_sig = all(p is not None and p[1] is not None and p[1] > 0 for p in gap)
             closing = bool(gap) and gap[0] is not None and gap[-1] is not None and gap[-1][0] < gap[0][0]
@@ -570,7 +599,8 @@ def derive(params, x_name, xs, series) -> dict:
             claims["F8"] = _verdict(inc and below and pos and closing,
                                     "min-SR increases with t; FBR < LBR and -> LBR as t grows; positive at small t",
                                     {"x": xs, **means, "lbr_minus_fbr": [_ci_text(p) for p in gap],
-                                     "z_of_increases": z}, "", inc_sig and below_sig and closing_sig and pos_sig)
+                                     "z_of_increases": z, "z_basis": z_basis}, "",
+                                    inc_sig and below_sig and closing_sig and pos_sig)
         ok = _points(series, "robust_ok_mm_fbr")
         if any(p is not None for p in ok):
             nom = _points(series, "robust_ok_nominal_fbr")

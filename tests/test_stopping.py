@@ -217,3 +217,24 @@ def test_cli_refuses_a_real_out_of_memory_configuration(tmp_path, capsys):
         pytest.skip("this machine has the memory")
     assert code == 2 and err.count("\n") == 1 and "not enough memory" in err and "N=4096" in err
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_derive_with_a_paired_keyword_gets_the_paired_differences(shared):
+    """A scenario's derive that takes ``paired`` receives derived["paired_differences"] (None point by point);
+    one without it is called as before (the public derive(params, x_name, xs, series) contract)."""
+    got = {}
+
+    def derive(params, x_name, xs, series, paired=None):
+        got["paired"] = paired
+        return {"n_pairs": 0 if paired is None else len(paired[0]["between"])}
+
+    res = run_sweep(_scenario(shared, derive=derive), {"s": 0.0}, "s", [0.0, 0.5], samples=4096)
+    if shared:
+        assert got["paired"] == res["derived"]["paired_differences"] and res["derived"]["n_pairs"] == 1
+        assert "x" in got["paired"][0]["statistics"]
+    else:
+        assert got["paired"] is None and res["derived"]["n_pairs"] == 0
+    old = run_sweep(_scenario(shared, derive=lambda p, n, xs, s: {"ok": len(xs)}), {"s": 0.0}, "s", [0.0, 0.5],
+                    samples=4096)
+    assert old["derived"]["ok"] == 2

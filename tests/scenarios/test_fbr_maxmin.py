@@ -191,6 +191,17 @@ def test_derive_claims_carry_uncertainty():
     series["mm_fbr"] = _pts([1.0, 1.05, 1.1], 0.5)  # increases in the means, not beyond the noise
     c = fm.derive({"figure": "min"}, "t", xs, series)["claims"]["F8"]
     assert c["holds"] and not c["significant"]
+    # the same means from a shared-draw sweep: the paired differences (same topologies) are far tighter
+    diff = np.zeros((2, 1, 3, 2))
+    diff[:, 0, 0, 1] = 0.05  # (CSI pair, scheme mm, stage FBR) of min_sr
+    paired = [{"call": 0, "between": [[0.02, 0.1], [0.1, 1.0]],
+               "statistics": {"min_sr": {"mean": diff.tolist(), "std_err": np.full_like(diff, 0.005).tolist()}}}]
+    c = fm.derive({"figure": "min"}, "t", xs, series, paired=paired)["claims"]["F8"]
+    assert c["holds"] and c["significant"] and c["ours"]["z_basis"] == "paired"
+    assert c["ours"]["z_of_increases"] == [10.0, 10.0]
+    paired[0]["between"] = [[0.02, 0.5], [0.5, 1.0]]  # another sweep's pairs: not used
+    c = fm.derive({"figure": "min"}, "t", xs, series, paired=paired)["claims"]["F8"]
+    assert not c["significant"] and c["ours"]["z_basis"] == "independent"
     series["gap_lbr_fbr_mm"] = _pts([1.2, -0.1, 0.2], 0.05)  # FBR above LBR at one point: does not hold
     assert not fm.derive({"figure": "min"}, "t", xs, series)["claims"]["F8"]["holds"]
     # F6 without the paired series falls back to differences of means (no CI, never 'significant')
