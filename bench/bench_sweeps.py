@@ -9,6 +9,8 @@ For the 11-point power sweeps of ``wiretap`` (K = 32, -10..40 dBm) and ``lv-two-
 * **irsjax, shared draws**: ``irsjax.scenario.run_sweep`` as ``irsjax run`` calls it (one Monte Carlo
   pass evaluates every power on the same draws; CIs, paired differences, everything the CLI writes
   except the files);
+* **irsjax, shared draws, --prng rbg**: the same with the ``rbg`` PRNG (XLA's RngBitGenerator) instead of the
+  default threefry (``irsjax run --prng rbg``; other numbers, same law);
 * **irsjax, point by point**: the same with ``shared_draws=False`` (one engine run per power);
 * **NumPy, shared draws** (the comyx way: draw the channels once, evaluate every power on them by
   broadcasting; only means, no CIs), written from ``bench/numpy_reference.py``'s models;
@@ -118,10 +120,10 @@ def numpy_wiretap_per_point(rng, n, P_dBm, **kw):
 
 
 # --------------------------------------------------------------------------- irsjax
-def irsjax_sweep(name, overrides, n, shared):
+def irsjax_sweep(name, overrides, n, shared, prng="threefry"):
     sc = load_scenario(name)
     params, sweep, values = S.resolve(sc, overrides)
-    return S.run_sweep(sc, params, sweep, values, seed=0, samples=n, shared_draws=shared)
+    return S.run_sweep(sc, params, sweep, values, seed=0, samples=n, shared_draws=shared, prng=prng)
 
 
 def main(argv=None):
@@ -139,13 +141,18 @@ def main(argv=None):
     for shared in (True, False):  # compile once per configuration, outside the timings
         irsjax_sweep("wiretap", wt, 2048, shared)
         irsjax_sweep("lv-two-way", lv, 2048, shared)
+    irsjax_sweep("wiretap", wt, 2048, True, "rbg")
+    irsjax_sweep("lv-two-way", lv, 2048, True, "rbg")
     res = {}
     for label, f in (
         ("wiretap | irsjax, shared draws (run_sweep)", lambda: irsjax_sweep("wiretap", wt, n_w, True)),
+        ("wiretap | irsjax, shared draws, --prng rbg", lambda: irsjax_sweep("wiretap", wt, n_w, True, "rbg")),
         ("wiretap | irsjax, point by point", lambda: irsjax_sweep("wiretap", wt, n_w, False)),
         ("wiretap | NumPy, shared draws (comyx way)", lambda: numpy_wiretap(np.random.default_rng(0), n_w, WIRETAP_P)),
         ("wiretap | NumPy, point by point", lambda: numpy_wiretap_per_point(np.random.default_rng(0), n_w, WIRETAP_P)),
         ("lv-two-way | irsjax, shared draws (run_sweep)", lambda: irsjax_sweep("lv-two-way", lv, n_lv, True)),
+        ("lv-two-way | irsjax, shared draws, --prng rbg",
+         lambda: irsjax_sweep("lv-two-way", lv, n_lv, True, "rbg")),
         ("lv-two-way | irsjax, point by point", lambda: irsjax_sweep("lv-two-way", lv, n_lv, False)),
         ("lv-two-way | NumPy, shared draws", lambda: numpy_lv_shared(np.random.default_rng(0), n_lv, LV_P)),
         ("lv-two-way | NumPy, point by point", lambda: numpy_lv_per_point(np.random.default_rng(0), n_lv, LV_P)),
