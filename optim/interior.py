@@ -4,8 +4,9 @@
 ``h(x) <= 0`` (every entry), for a pytree ``x`` of real/complex arrays (flattened to real coordinates), starting
 from a strictly feasible ``x0``. Epigraph + barrier: maximise
 ``phi_mu(x, t) = t + mu [sum_k ln(f_k(x) - t) + sum_c ln(-h_c(x))]`` for a geometric sequence of ``mu``
-(``mu0 -> mu_end``), a fixed number of damped Newton steps each (exact Hessian by ``jax.hessian``; eigenvalues
-clamped to be negative, so the step is an ascent direction also where ``f`` is not concave), with a backtracking
+(``mu0 -> mu_end``), a fixed number of damped Newton steps each (exact Hessian by ``jax.hessian``, solved by a
+modified Cholesky factorisation in plain XLA, :func:`newton_direction`: an ascent direction also where ``f`` is
+not concave), with a backtracking
 line search that keeps the iterate strictly feasible. For concave ``f_k`` and convex ``h_c`` the final
 ``mu_end (K + C)`` bounds the sub-optimality of the barrier path (standard interior-point theory).
 
@@ -56,6 +57,58 @@ def real_coordinates(x):
     return vec, unravel
 
 
+def newton_direction(H, g, rel_floor=1e-10):
+    """Ascent direction ``d = -(H~)^{-1} g`` for a symmetric Hessian ``H``, where ``-H~ = L L^T`` is the
+    Gill-Murray-Wright modified Cholesky factorisation of ``-H``: a pivot is replaced by its absolute value, raised
+    where needed to keep every entry of ``L`` bounded, and to at least ``rel_floor * s`` (``s`` = largest absolute
+    row sum of ``H``, an upper bound of its spectral radius; never below the square root of the smallest normal
+    number). For a negative definite ``H`` whose pivots clear these bounds this is the exact Newton step;
+    otherwise ``-H~`` is still positive definite, so ``g . d > 0`` (an ascent direction), as when the eigenvalues
+    of ``H`` are clamped below 0.
+
+    Plain XLA operations (``fori_loop`` over the columns), no LAPACK call: a batched LAPACK ``eigh`` /
+    ``cholesky`` splits its batch over the XLA CPU thread pool and waits for the parts, and two such calls
+    running at once on a 2-thread pool can wait for each other for ever (jax 0.10.2; see ``optim.receivers``).
+    Meant for the tens of variables of one SCA step.
+
+    >>> import jax.numpy as jnp
+    >>> H = -jnp.array([[2.0, 0.5], [0.5, 1.0]])
+    >>> [round(float(v), 4) for v in newton_direction(H, jnp.array([1.0, 1.0]))]
+    [0.2857, 0.8571]
+    """
+    n = H.shape[-1]
+    A = -0.5 * (H + H.T)
+    idx = jnp.arange(n)
+    tiny = jnp.finfo(A.dtype).tiny
+    scale = jnp.maximum(jnp.max(jnp.sum(jnp.abs(A), axis=-1)), tiny)
+    floor = jnp.maximum(rel_floor * scale, jnp.sqrt(tiny))  # a zero Hessian gives a finite (huge) step
+    # Gill-Murray-Wright bound on the factor's entries (|L_ik| <= beta): keeps the factorisation of an
+    # indefinite matrix from blowing up (pivots raised to (max_i |c_ik| / beta)^2 where needed)
+    off = jnp.where(idx[:, None] != idx[None, :], jnp.abs(A), 0.0)
+    beta2 = jnp.maximum(jnp.maximum(jnp.max(jnp.abs(jnp.diagonal(A))), jnp.max(off) / max((n * n - 1) ** 0.5, 1.0)),
+                        jnp.finfo(A.dtype).eps)
+
+    def column(k, L):
+        lk = jnp.where(idx < k, L[k], 0.0)  # row k of L, columns < k
+        c = A[:, k] - L @ lk  # column k of the Schur complement (entries i >= k used)
+        theta = jnp.max(jnp.where(idx > k, jnp.abs(c), 0.0))
+        d = jnp.maximum(jnp.maximum(jnp.abs(c[k]), theta * theta / beta2), floor)
+        r = jnp.sqrt(d)
+        return L.at[:, k].set(jnp.where(idx > k, c / r, jnp.where(idx == k, r, 0.0)))
+
+    L = jax.lax.fori_loop(0, n, column, jnp.zeros_like(A))
+
+    def forward(i, y):  # L y = g
+        return y.at[i].set((g[i] - jnp.dot(jnp.where(idx < i, L[i], 0.0), y)) / L[i, i])
+
+    def backward(j, x):  # L^T x = y, rows n-1 .. 0
+        i = n - 1 - j
+        return x.at[i].set((y[i] - jnp.dot(jnp.where(idx > i, L[:, i], 0.0), x)) / L[i, i])
+
+    y = jax.lax.fori_loop(0, n, forward, jnp.zeros_like(g))
+    return jax.lax.fori_loop(0, n, backward, jnp.zeros_like(g))
+
+
 def maximin_barrier(f: Callable, x0, h: Callable, *, args=(), use_sum=False, mu0: float = 1.0,
                     mu_end: float = 1e-4, num_stages: int = 5, newton_steps: int = 4, max_backtracks: int = 30,
                     armijo_c: float = 1e-4, t_margin: float = 1.0, inner: str = "newton",
@@ -97,11 +150,7 @@ def maximin_barrier(f: Callable, x0, h: Callable, *, args=(), use_sum=False, mu0
     def newton(y, mu):
         val, g = jax.value_and_grad(phi)(y, mu)
         H = jax.hessian(phi)(y, mu)
-        H = 0.5 * (H + H.T)
-        w, V = jnp.linalg.eigh(H)
-        scale = jnp.maximum(jnp.max(jnp.abs(w)), tiny)
-        w = jnp.minimum(w, -1e-10 * scale)  # negative definite: an ascent direction even where phi is not concave
-        d = V @ ((V.T @ g) / (-w))
+        d = newton_direction(H, g)  # an ascent direction even where phi is not concave; no LAPACK call
         slope = jnp.dot(g, d)
 
         def cond(c):
@@ -139,4 +188,4 @@ def maximin_barrier(f: Callable, x0, h: Callable, *, args=(), use_sum=False, mu0
     return BarrierResult(x, value, mus[-1], jnp.all(hc(y) < 0))
 
 
-__all__ = ["BarrierResult", "real_coordinates", "maximin_barrier"]
+__all__ = ["BarrierResult", "real_coordinates", "newton_direction", "maximin_barrier"]

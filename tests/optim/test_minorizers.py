@@ -171,3 +171,31 @@ def test_barrier_solves_a_small_maxmin_exactly():
     h = lambda x: jnp.sum(x**2, keepdims=True) - 1.0  # noqa: E731
     res = jax.jit(lambda x0: interior.maximin_barrier(f, x0, h, mu_end=1e-6, num_stages=7))(jnp.array([0.1, -0.2]))
     assert float(res.value) == pytest.approx(1 / 3, abs=1e-4) and bool(res.feasible)
+
+
+def _eigh_newton(H, g):
+    """The previous direction (eigenvalues of H clamped at -1e-10 of the largest): reference only."""
+    w, V = np.linalg.eigh(0.5 * (H + H.T))
+    w = np.minimum(w, -1e-10 * max(np.abs(w).max(), 1e-300))
+    return V @ ((V.T @ g) / (-w))
+
+
+def test_newton_direction_is_newton_for_concave_an_ascent_otherwise_and_calls_no_lapack():
+    rng = np.random.default_rng(2026)
+    f = jax.jit(jax.vmap(interior.newton_direction))
+    n = 33  # one SCA block: 2 M K + 1 or 2 N + 1 real variables
+    Q = rng.standard_normal((64, n, n))
+    neg = -(Q @ np.transpose(Q, (0, 2, 1)) / n + 1e-2 * np.eye(n))  # negative definite, condition ~1e3
+    g = rng.standard_normal((64, n))
+    d = np.asarray(f(jnp.asarray(neg, jnp.float32), jnp.asarray(g, jnp.float32)), np.float64)
+    ref = np.stack([_eigh_newton(h, v) for h, v in zip(neg, g)])
+    np.testing.assert_allclose(d, ref, rtol=0, atol=2e-3 * np.abs(ref).max())
+    # indefinite or zero Hessians: finite ascent directions (g . d > 0 unless g = 0)
+    ind = Q + np.transpose(Q, (0, 2, 1))
+    d = np.asarray(f(jnp.asarray(ind, jnp.float32), jnp.asarray(g, jnp.float32)), np.float64)
+    assert np.isfinite(d).all() and (np.einsum("bi,bi->b", g, d) > 0).all()
+    z = np.asarray(f(jnp.zeros((2, n, n)), jnp.asarray(g[:2], jnp.float32)))
+    assert np.isfinite(z).all() and (np.einsum("bi,bi->b", g[:2], z) > 0).all()
+    assert np.isfinite(np.asarray(f(jnp.zeros((1, n, n)), jnp.zeros((1, n))))).all()
+    hlo = f.lower(jnp.asarray(neg, jnp.float32), jnp.asarray(g, jnp.float32)).as_text()
+    assert "custom_call" not in hlo and "lapack" not in hlo.lower()
