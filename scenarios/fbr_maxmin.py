@@ -298,7 +298,9 @@ def realisation(params) -> FBRMaxminRealisation:
 # --------------------------------------------------------------------------- series
 def _series():
     s = []
-    for sch, desc in (("mm", "max-min"), ("ssr", "sum secrecy rate (SSR)"), ("rnd", "max-min, random PREs")):
+    names = {"mm": "max-min", "ssr": "sum secrecy rate (SSR)", "rnd": "max-min, random PREs"}
+    short = {"ssr": "SSR", "rnd": "random-PRE max-min"}
+    for sch, desc in names.items():
         for st in STAGES:
             s.append(Series(f"{sch}_{st}", "min_sr", description=f"{desc}, {st.upper()}: min SR claimed by the design"))
     for st in STAGES:
@@ -307,20 +309,22 @@ def _series():
                         description=f"perfect-CSI max-min {st.upper()} design: adversarial worst case"))
         s.append(Series(f"mm_{st}_alt", "min_sr", description=f"max-min {st.upper()} by the other method"))
     for st in STAGES:
-        s.append(Series(f"robust_ok_mm_{st}", "robust", description="worst case >= claimed (fraction)"))
+        s.append(Series(f"robust_ok_mm_{st}", "robust",
+                        description=f"robust max-min {st.upper()} design: worst case >= claimed (fraction)"))
         s.append(Series(f"robust_ok_nominal_{st}", "robust",
-                        description="perfect-CSI design: worst case >= its nominal claim (fraction)"))
+                        description=f"perfect-CSI max-min {st.upper()} design: worst case >= its nominal claim "
+                                    "(fraction)"))
     s.append(Series("gap_lbr_fbr_mm", "gap", description="max-min: LBR - FBR min SR (paired, same topologies)"))
     for other in SCHEMES[1:]:
         for st in STAGES:
             s.append(Series(f"gap_mm_{other}_{st}", "gap",
-                            description=f"{st.upper()}: max-min min SR - {other} min SR (paired)"))
+                            description=f"{st.upper()}: max-min min SR - {short[other]} min SR (paired)"))
     for sch in SCHEMES:
         for st in STAGES:
-            s.append(Series(f"jain_{sch}_{st}", "jain"))
+            s.append(Series(f"jain_{sch}_{st}", "jain", description=f"{names[sch]}, {st.upper()}"))
     for sch in SCHEMES:
         for st in STAGES:
-            s.append(Series(f"users_{sch}_{st}", "users"))
+            s.append(Series(f"users_{sch}_{st}", "users", description=f"{names[sch]}, {st.upper()}"))
     for i in (1, 2, 3):
         for st in STAGES:
             s.append(Series(f"users_mm_{st}_p{i}", "users", description=f"max-min {st.upper()}, CSI pair {i}"))
