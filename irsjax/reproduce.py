@@ -176,6 +176,104 @@ def _c001_fp(runs):
         "N = 1 reaches the 4-corner optimum within ~10 iterations; N = 2 approaches the grid search")
 
 
+# --------------------------------------------------------------------------------------------- paper 003
+def _ci_at(res, label, i):
+    m, lo, hi = (_series(res, label, w) for w in ("mean", "ci_low", "ci_high"))
+    if m is None or i >= len(m) or not np.isfinite(m[i]):
+        return "-"
+    if lo is None or hi is None or not (np.isfinite(lo[i]) and np.isfinite(hi[i])):
+        return f"{m[i]:.3g}"
+    return f"{m[i]:.3g} [{lo[i]:.3g}, {hi[i]:.3g}]"
+
+
+def _along(res, label):
+    """``x0: value [CI], x1: ...`` of a series along the run's sweep."""
+    xs = _get(res, "x", "values") or []
+    return ", ".join(f"{x:g}: {_ci_at(res, label, i)}" for i, x in enumerate(xs))
+
+
+def _c003(run_key, keys, number):
+    """A claim checked by the fbr-maxmin scenario's ``derive`` (entries ``keys`` of ``derived.claims``): holds if
+    every entry holds, partly if some do; ``number(results, entries)`` writes our numbers."""
+
+    def check(runs):
+        r = runs.get(run_key)
+        cl = _get(r, "derived", "claims")
+        if cl is None:
+            return "-", NOT_EVALUATED, f"{run_key} not run"
+        entries = [cl.get(k) for k in keys]
+        if any(e is None for e in entries):
+            return "-", NOT_EVALUATED, f"{run_key}: no check {[k for k, e in zip(keys, entries) if e is None]}"
+        holds = [bool(e.get("holds")) for e in entries]
+        verdict = HOLDS if all(holds) else PARTLY if any(holds) else FAILS
+        why = []
+        for k, e, h in zip(keys, entries, holds):
+            sig = e.get("significant")
+            if h and sig is False:
+                why.append(f"{k}: holds in the means, not significant at 95 %")
+            elif h and sig:
+                why.append(f"{k}: holds at 95 %")
+            elif not h:
+                why.append(f"{k}: does not hold" + (f" ({e['why']})" if e.get("why") else ""))
+        return number(r, entries), verdict, "; ".join(why)
+
+    return check
+
+
+def _n003_f2(r, e):
+    it = _get(e[0], "ours", "mean_iterations") or {}
+    return "mean SCA iterations to the 1e-3 stop: " + ", ".join(f"{k} {v}" for k, v in it.items())
+
+
+def _n003_theorems(r, e):
+    return "SCA objective, first -> last iteration: " + "; ".join(
+        f"{st.upper()} {csi}: {_ci_at(r, f'trace_{st}_{csi}', 0)} -> "
+        f"{_ci_at(r, f'trace_{st}_{csi}', len(_get(r, 'x', 'values') or [1]) - 1)}"
+        for csi in ("perfect", "imperfect") for st in ("lbr", "fbr"))
+
+
+def _n003_f3(r, e):
+    return "; ".join(f"{k.split('_')[1].upper()}: spread (1 - weakest/strongest) optimised "
+                     f"{x['ours']['relative_spread_optimised']:.2%}, "
+                     f"random PREs {x['ours']['relative_spread_random']:.2%}"
+                     for k, x in zip(("F3_lbr", "F3_fbr"), e))
+
+
+def _n003_f4(r, e):
+    ours = e[1]["ours"]
+    return f"FBR spreads for the pairs {ours.get('pairs')}: " + ", ".join(
+        f"{ours[p]['relative_spread']:.2%}" for p in ("pair1", "pair2", "pair3") if p in ours)
+
+
+PAPERS_003_CLAIMS = (
+    Claim("Theorems 1-2", "objective non-decreasing across AO iterations",
+          _c003("fbr-maxmin/fig2", ("theorem_lbr_perfect", "theorem_fbr_perfect", "theorem_lbr_imperfect",
+                                    "theorem_fbr_imperfect"), _n003_theorems)),
+    Claim("F2", "all Max-Min variants converge within a few (<10) iterations; warm-started FBR needs fewer "
+          "iterations than LBR", _c003("fbr-maxmin/fig2", ("F2",), _n003_f2)),
+    Claim("F3", "optimised PREs give near-equal per-user SRs; random PREs give unequal SRs",
+          _c003("fbr-maxmin/fig3", ("F3_lbr", "F3_fbr"), _n003_f3)),
+    Claim("F4", "fairness is kept for several (rho_U, rho_E) pairs, including rho_E > rho_U",
+          _c003("fbr-maxmin/fig4", ("F4_lbr", "F4_fbr"), _n003_f4)),
+    Claim("F5", "Jain's index ~1 (> 0.95) for Max-Min (LBR and FBR) at every rho; SSR far lower",
+          _c003("fbr-maxmin/fig5", ("F5",), lambda r, e: "Jain's index of max-min FBR against rho: "
+                + _along(r, "jain_mm_fbr") + "; SSR FBR: " + _along(r, "jain_ssr_fbr"))),
+    Claim("F6", "Max-Min min-SR stays positive and nearly flat in rho; FBR <= LBR; SSR min-SR lower",
+          _c003("fbr-maxmin/fig6", ("F6",), lambda r, e: "max-min FBR min SR against rho: " + _along(r, "mm_fbr")
+                + "; FBR <= LBR: " + str(e[0]["ours"].get("fbr_le_lbr")) + "; SSR lower: "
+                + str(e[0]["ours"].get("ssr_lower")))),
+    Claim("robustness (issue)", "a robust design counts only if the adversarial worst case is >= its claim",
+          _c003("fbr-maxmin/fig6", ("robust_check",), lambda r, e: "fraction of robust max-min FBR designs that "
+                "keep their claim, against rho: " + _along(r, "robust_ok_mm_fbr") + "; perfect-CSI design: "
+                + _along(r, "robust_ok_nominal_fbr"))),
+    Claim("F7", "min-SR decreases with K; FBR approaches 0 at the largest K",
+          _c003("fbr-maxmin/fig7", ("F7",), lambda r, e: "max-min FBR min SR against K: " + _along(r, "mm_fbr"))),
+    Claim("F8", "min-SR increases with t; FBR < LBR and -> LBR as t -> infinity; positive already at small t",
+          _c003("fbr-maxmin/fig8", ("F8",), lambda r, e: "max-min FBR min SR against t [ms]: "
+                + _along(r, "mm_fbr") + "; LBR - FBR: " + _along(r, "gap_lbr_fbr_mm"))),
+)
+
+
 # --------------------------------------------------------------------------------------------- paper 004
 def _c004_order(runs):
     r = runs.get("ris-scheduling/fig2")
@@ -245,7 +343,8 @@ PAPERS = {
                        ("uplink-sop", "fig3c", {"M": "2,8,16"}, 16))),
     "003": Paper("003", "Abughalwa et al., max-min FBR secrecy with perfect/imperfect CSI", ("fbr-maxmin",),
                  runs=tuple(("fbr-maxmin", f, {}, 4, 100) for f in ("fig2", "fig3", "fig4", "fig5", "fig6", "fig7",
-                                                                     "fig8"))),
+                                                                     "fig8")),
+                 claims=PAPERS_003_CLAIMS),
     "004": Paper("004", "Wafai et al., opportunistic user scheduling for secure RIS links (IEEE TVT 2025)",
                  ("ris-scheduling",),
                  runs=(("ris-scheduling", "fig2", {"rho_dB": "60:160:20"}, 20_000),

@@ -71,3 +71,28 @@ def test_cli_plot_formats_and_reproduce_errors(tmp_path, capsys):
         assert (tmp_path / f"figure.{fmt}").read_bytes().startswith(magic)
     assert cli.main(["reproduce", "nope"]) == 2
     assert "unknown paper 'nope'" in capsys.readouterr().err
+
+
+def test_paper_003_claims_come_from_the_scenario_checks_with_numbers():
+    """Paper 003's report: the paper's words, our numbers with CIs, and holds / partly / does not hold from the
+    fbr-maxmin derive() entries; a missing run is 'not evaluated', never hidden."""
+    def res(x, series, claims):
+        return {"x": {"values": x}, "series": series, "derived": {"claims": claims}}
+
+    pts = {"mean": [2.0, 3.0], "ci_low": [1.9, 2.9], "ci_high": [2.1, 3.1]}
+    runs = {
+        "fbr-maxmin/fig8": res([0.02, 1.0], {"mm_fbr": pts, "gap_lbr_fbr_mm": pts},
+                               {"F8": {"holds": True, "significant": True, "why": ""}}),
+        "fbr-maxmin/fig3": res([1, 2], {}, {
+            "F3_lbr": {"holds": False, "why": "balanced", "ours": {"relative_spread_optimised": 0.001,
+                                                                   "relative_spread_random": 0.002}},
+            "F3_fbr": {"holds": True, "significant": False, "ours": {"relative_spread_optimised": 0.001,
+                                                                      "relative_spread_random": 0.25}}}),
+    }
+    claims = {c.id: c.check(runs) for c in RP.PAPERS["003"].claims}
+    ours, verdict, why = claims["F8"]
+    assert verdict == RP.HOLDS and "0.02: 2 [1.9, 2.1]" in ours and "holds at 95 %" in why
+    ours, verdict, why = claims["F3"]
+    assert verdict == RP.PARTLY and "25.00%" in ours and "does not hold (balanced)" in why and "not significant" in why
+    assert claims["F7"][1] == RP.NOT_EVALUATED and "not run" in claims["F7"][2]
+    assert {c.id for c in RP.PAPERS["003"].claims} >= {"F2", "F3", "F4", "F5", "F6", "F7", "F8", "Theorems 1-2"}
