@@ -38,26 +38,37 @@ def compiler_options(backend: str | None = None) -> dict | None:
     return opts or None
 
 
+def _traced(tree) -> bool:
+    return any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves(tree))
+
+
 class _BackendJit:
-    """A ``jax.jit`` of ``fun`` built at the first use, with :func:`compiler_options` for the default backend."""
+    """A ``jax.jit`` of ``fun`` built at the first use, with :func:`compiler_options` for the default backend.
+
+    Called with traced arguments (inside a user's ``jit``, ``grad`` or ``vmap``) it is a plain ``jax.jit``: JAX
+    accepts compiler options only on a top-level ``jit``, and the enclosing program's options then apply."""
 
     def __init__(self, fun, kwargs):
-        self._fun, self._kwargs, self._jitted = fun, kwargs, None
+        self._fun, self._kwargs, self._jitted, self._plain = fun, kwargs, None, None
         functools.update_wrapper(self, fun)
 
-    def _get(self):
+    def _get(self, args, kwargs):
+        if _traced((args, kwargs)):
+            if self._plain is None:
+                self._plain = jax.jit(self._fun, **self._kwargs)
+            return self._plain
         if self._jitted is None:
             self._jitted = jax.jit(self._fun, compiler_options=compiler_options(), **self._kwargs)
         return self._jitted
 
     def __call__(self, *args, **kwargs):
-        return self._get()(*args, **kwargs)
+        return self._get(args, kwargs)(*args, **kwargs)
 
     def lower(self, *args, **kwargs):
-        return self._get().lower(*args, **kwargs)
+        return self._get(args, kwargs).lower(*args, **kwargs)
 
     def _cache_size(self):
-        return 0 if self._jitted is None else self._jitted._cache_size()
+        return sum(j._cache_size() for j in (self._jitted, self._plain) if j is not None)
 
 
 def jit(fun=None, **kwargs):

@@ -57,3 +57,17 @@ def test_fbr_fig5_shared_pass_does_not_crash(tmp_path):
                         "--no-plot"], cwd=ROOT, capture_output=True, text=True, timeout=1800)
     assert r.returncode == 0, (r.returncode, r.stderr[-2000:])
     assert (out / "results.json").exists()
+
+
+def test_jit_works_inside_grad_jit_and_vmap():
+    """JAX refuses compiler options on a nested jit: traced calls (the engine under a user's grad/jit/vmap) use a
+    plain jit (this failed the gradient tests of the suite before)."""
+    f = _compile.jit(lambda x: jnp.sum(jnp.sin(x) ** 2))
+    x = jnp.linspace(0.0, 1.0, 8)
+    g = jax.grad(f)(x)
+    np.testing.assert_allclose(np.asarray(g), np.sin(2 * np.asarray(x)), rtol=1e-5, atol=1e-6)
+    assert float(jax.jit(lambda y: f(y) * 2.0)(x)) == pytest.approx(2 * float(f(x)), rel=1e-6)
+    assert jax.vmap(f)(jnp.stack([x, x])).shape == (2,)
+    est = jax.grad(lambda s: montecarlo.mean(lambda k, s: {"v": s * jax.random.normal(k) ** 2},
+                                             jax.random.key(0), 512, args=(s,))["v"])(2.0)
+    assert np.isfinite(float(est))
