@@ -580,11 +580,11 @@ def derive(params, x_name, xs, series, paired=None) -> dict:
                                      "ssr_lower": ssr_lower},
                                     "" if flat else "the conservative worst case loses min SR as rho grows",
                                     pos_sig and flat and ssr_sig)
-        # min_sr statistic index of max-min FBR: (CSI pair 0, scheme "mm", stage FBR)
-        mm_fbr_steps = lambda sign: _paired_steps(paired, xs, "min_sr", (0, SCHEMES.index("mm"), 1), sign)  # noqa
-        z_basis = "independent" if mm_fbr_steps(1.0) is None else "paired"
+        mm_fbr = (0, SCHEMES.index("mm"), 1)  # min_sr index of max-min FBR: (CSI pair 0, scheme, stage FBR)
         if x_name == "K":
-            dec, dec_sig, z = _monotone(mm["fbr"], -1.0, mm_fbr_steps(-1.0))
+            steps = _paired_steps(paired, xs, "min_sr", mm_fbr, -1.0)
+            z_basis = "independent" if steps is None else "paired"
+            dec, dec_sig, z = _monotone(mm["fbr"], -1.0, steps)
             vals = [p[0] for p in mm["fbr"] if p is not None]
             near0 = bool(vals) and vals[-1] < 0.25 * max(vals)
             claims["F7"] = _verdict(dec and near0, "min-SR decreases with K; FBR approaches 0 at the largest K",
@@ -592,7 +592,9 @@ def derive(params, x_name, xs, series, paired=None) -> dict:
                                      "last_over_max": vals[-1] / max(vals) if vals and max(vals) > 0 else None},
                                     "", dec_sig and near0)
         if x_name == "t":
-            inc, inc_sig, z = _monotone(mm["fbr"], 1.0, mm_fbr_steps(1.0))
+            steps = _paired_steps(paired, xs, "min_sr", mm_fbr, 1.0)
+            z_basis = "independent" if steps is None else "paired"
+            inc, inc_sig, z = _monotone(mm["fbr"], 1.0, steps)
             below = all(p is not None and p[0] > 0 for p in gap)
             below_sig = all(p is not None and p[1] is not None and p[1] > 0 for p in gap)
             closing = bool(gap) and gap[0] is not None and gap[-1] is not None and gap[-1][0] < gap[0][0]
