@@ -176,6 +176,107 @@ def _c001_fp(runs):
         "N = 1 reaches the 4-corner optimum within ~10 iterations; N = 2 approaches the grid search")
 
 
+# --------------------------------------------------------------------------------------------- paper 002
+def _claims002(runs, preset, key):
+    return _get(runs.get(f"uplink-sop/{preset}"), "derived", "claims", key)
+
+
+def _c002_closed_form(runs):
+    rows, ok = [], []
+    for preset in ("fig2", "fig3a", "fig3b", "fig3c"):
+        c = _claims002(runs, preset, "sop_closed_form_matches_mc")
+        if c is not None:
+            ok.append(bool(c["holds"]))
+            rows.append(f"{preset}: {c['max_abs_mean_difference']:.4f} (CI bound {c['max_abs_ci_bound']:.4f})")
+    if not rows:
+        return "-", NOT_EVALUATED, "no uplink-sop preset run"
+    return "largest |MC - (3.7)| of the mean SOP: " + "; ".join(rows), (
+        HOLDS if all(ok) else PARTLY if any(ok) else FAILS), (
+        "Monte Carlo over Eve's channel draws against the closed form on the designs' channels; tolerance 0.01")
+
+
+def _c002_f2_drop(runs):
+    c = _claims002(runs, "fig2", "F2")
+    if c is None:
+        return "-", NOT_EVALUATED, "fig2 not run"
+    conv = [v for k, v in sorted(c["convergence"].items())]
+    txt = "; ".join(f"N = {v['N']}: max SOP {v['max_sop_first']:.3f} -> {v['max_sop_after_1']:.4f} after one AO "
+                    f"iteration -> {v['max_sop_last']:.4f}, within 1 % of the drop after "
+                    f"{v['iterations_to_1pct_of_drop']} iteration(s), {v['mean_ao_iterations_to_stop']:.1f} to "
+                    f"the stop rule" for v in conv)
+    drops = all(v["drops"] for v in conv)
+    few = [v["few_iterations"] for v in conv]
+    verdict = HOLDS if drops and all(few) else PARTLY if drops else FAILS
+    why = "drops quickly at every N" if drops else "does not drop"
+    if not all(few):
+        why += ("; 'a few iterations' ([D]: <= 5 to within 1 % of the total drop) fails at N = "
+                + ", ".join(str(v["N"]) for v, f in zip(conv, few) if not f))
+    return txt, verdict, why
+
+
+def _c002_f2_gap(runs):
+    c = _claims002(runs, "fig2", "F2")
+    if c is None:
+        return "-", NOT_EVALUATED, "fig2 not run"
+    g = c["gap_mmsop_minus_gap_mmsinr"]
+    ok = [bool(v["smaller_gap"] and v["significant"]) for v in g.values()]
+    txt = "paired (MM-SOP - MM-SINR) max-min SOP gap: " + ", ".join(
+        f"{k} {v['mean']:+.4f} (95 % upper {v['ci_high']:+.4f})" for k, v in g.items())
+    return txt, HOLDS if all(ok) else PARTLY if any(ok) else FAILS, (
+        "every design method and N (suffix _b: N = 64), paired over the topologies; significant = upper CI < 0")
+
+
+def _c002_f2_slower(runs):
+    c = _claims002(runs, "fig2", "F2")
+    if c is None:
+        return "-", NOT_EVALUATED, "fig2 not run"
+    conv = [v for k, v in sorted(c["convergence"].items())]
+    txt = " vs ".join(f"N = {v['N']}: {v['iterations_to_1pct_of_drop']} iteration(s) to 1 %, "
+                      f"{v['mean_ao_iterations_to_stop']:.1f} to stop" for v in conv)
+    return txt, HOLDS if c["slower_for_first_configuration"] else FAILS, "AO iterations of the MM-SOP SDR design"
+
+
+def _c002_f3a(runs):
+    c = _claims002(runs, "fig3a", "F3a")
+    if c is None:
+        return "-", NOT_EVALUATED, "fig3a not run"
+    inc = c["max_sop_increasing_in_R_s"]
+    lower = c["second_configuration_lower"]
+    d = c["mmsop_minus_mmsinr_max_sop"]
+    parts = [all(inc.values()), all(lower.values()), all(v["holds"] for v in d.values())]
+    txt = (f"max SOP increasing in R_s for {sum(inc.values())}/{len(inc)} series; larger (M, N) lower for "
+           f"{sum(lower.values())}/{len(lower)} methods; largest mean (MM-SOP - MM-SINR) max SOP: "
+           + ", ".join(f"{k} {v['max_mean_difference']:+.2g}" for k, v in d.items()))
+    return txt, HOLDS if all(parts) else PARTLY if any(parts) else FAILS, (
+        "three parts: increasing in R_s; larger (M, N) lower; MM-SOP <= MM-SINR at every R_s")
+
+
+def _c002_f3bc(runs):
+    b, cc = _claims002(runs, "fig3b", "F3b"), _claims002(runs, "fig3c", "F3c")
+    if b is None or cc is None:
+        return "-", NOT_EVALUATED, "fig3b or fig3c not run"
+    designs = ("mmsop_gradient", "mmsinr_gradient")
+    dec = [b["max_sop_decreasing"][k] for k in designs] + [cc["max_sop_decreasing"][k] for k in designs]
+    sb, sc = b["slope_per_doubling"], cc["slope_per_doubling"]
+    more_m = all(sc[k] < sb[k] for k in designs)
+    txt = ("max SOP slope per doubling, N vs M: " + ", ".join(f"{k} {sb[k]:+.3f} vs {sc[k]:+.3f}" for k in designs)
+           + f"; decreasing at every step: {all(dec)}")
+    parts = [all(dec), more_m]
+    return txt, HOLDS if all(parts) else PARTLY if any(parts) else FAILS, (
+        "both designs; more sensitive to M = steeper slope per doubling of M than of N")
+
+
+PAPERS_002_CLAIMS = (
+    Claim("(3.7)", "the closed-form SOP (3.7) matches Monte Carlo", _c002_closed_form),
+    Claim("F2 drop", "MM-SOP's max SOP drops quickly and converges in a few AO iterations", _c002_f2_drop),
+    Claim("F2 gap", "MM-SOP's max-min SOP gap is smaller than MM-SINR's", _c002_f2_gap),
+    Claim("F2 N", "convergence slower for N = 32 than for N = 64", _c002_f2_slower),
+    Claim("F3a", "SOP increases with R_s; larger M or N lowers the max SOP; MM-SOP <= MM-SINR everywhere",
+          _c002_f3a),
+    Claim("F3b/F3c", "max SOP decreases with N and with M; more sensitive to M than to N", _c002_f3bc),
+)
+
+
 # --------------------------------------------------------------------------------------------- paper 003
 def _ci_at(res, label, i):
     m, lo, hi = (_series(res, label, w) for w in ("mean", "ci_low", "ci_high"))
@@ -340,7 +441,8 @@ PAPERS = {
                  runs=(("uplink-sop", "fig2", {"iteration": "0:10:1", "ao_iters": "10"}, 8),
                        ("uplink-sop", "fig3a", {"R_s": "1,2,4"}, 16),
                        ("uplink-sop", "fig3b", {"N": "16,64,128"}, 16),
-                       ("uplink-sop", "fig3c", {"M": "2,8,16"}, 16))),
+                       ("uplink-sop", "fig3c", {"M": "2,8,16"}, 16)),
+                 claims=PAPERS_002_CLAIMS),
     "003": Paper("003", "Abughalwa et al., max-min FBR secrecy with perfect/imperfect CSI", ("fbr-maxmin",),
                  runs=tuple(("fbr-maxmin", f, {}, 4, 100) for f in ("fig2", "fig3", "fig4", "fig5", "fig6", "fig7",
                                                                      "fig8")),
@@ -439,7 +541,9 @@ def reproduce(name: str, out: str = "reproduce", *, quick: bool = False, seed: i
             prev = _load(R, d)
             if prev is not None and prev.get("samples") == samples and prev.get("seed") == seed:
                 runs[key] = prev
-                log.append({"run": key, "status": "reused", "dir": d})
+                meta = prev.get("meta") or {}
+                log.append({"run": key, "status": "reused", "dir": d, "run_id": meta.get("run_id"),
+                            "seconds": None if meta.get("elapsed_s") is None else round(meta["elapsed_s"], 1)})
                 continue
             argv = ["run", sc_name, "--set", f"preset={preset}", "--samples", str(samples), "--seed", str(seed),
                     "--out", d, "--no-progress"]
@@ -500,7 +604,10 @@ def report_markdown(report: dict) -> str:
     lines += ["", "## Runs", ""]
     for r in report["runs"]:
         what = r.get("run") or r.get("scenario")
-        lines.append(f"* `{what}`: {r['status']}" + (f" ({r['seconds']} s)" if "seconds" in r else "")
+        ran = f"{r['seconds']} s" if r.get("seconds") is not None else ""
+        if r.get("run_id"):
+            ran = f"run {r['run_id']}" + (f", {ran}" if ran else "")
+        lines.append(f"* `{what}`: {r['status']}" + (f" ({ran})" if ran else "")
                      + (f", `{r['dir']}`" if "dir" in r else ""))
     return "\n".join(lines) + "\n"
 

@@ -52,7 +52,8 @@ def test_reproduce_reports_failures_and_missing_scenarios(tmp_path):
         raise KeyError(name)
 
     rep = RP.reproduce("002", str(tmp_path), quick=True, run=lambda argv: 1, load_scenario=missing)["002"]
-    assert "not available" in rep["runs"][0]["status"] and rep["claims"] == []
+    assert "not available" in rep["runs"][0]["status"]
+    assert rep["claims"] and all(c["verdict"] == RP.NOT_EVALUATED for c in rep["claims"])
     with pytest.raises(ValueError, match="unknown paper 'nope'"):
         RP.paper_ids("nope")
 
@@ -96,3 +97,40 @@ def test_paper_003_claims_come_from_the_scenario_checks_with_numbers():
     assert verdict == RP.PARTLY and "25.00%" in ours and "does not hold (balanced)" in why and "not significant" in why
     assert claims["F7"][1] == RP.NOT_EVALUATED and "not run" in claims["F7"][2]
     assert {c.id for c in RP.PAPERS["003"].claims} >= {"F2", "F3", "F4", "F5", "F6", "F7", "F8", "Theorems 1-2"}
+
+
+COMMITTED_002 = os.path.join(os.path.dirname(__file__), "..", "scenarios", "results", "reproduce", "002")
+
+
+def test_paper_002_claims_from_the_committed_paper_scale_runs(tmp_path):
+    """Paper 002's written-out claims on the committed 200-topology runs (reused, not re-run): the verdicts the
+    write-up reports, and a claim that stops holding when a check flips."""
+    import copy
+    import shutil
+
+    from irsjax import results as R
+
+    runs = {f"uplink-sop/{p}": R.load_results(os.path.join(COMMITTED_002, "uplink-sop", p))
+            for p in ("fig2", "fig3a", "fig3b", "fig3c")}
+    got = {c.id: c.check(runs) for c in RP.PAPERS["002"].claims}
+    assert {k: v[1] for k, v in got.items()} == {
+        "(3.7)": RP.HOLDS, "F2 drop": RP.PARTLY, "F2 gap": RP.HOLDS, "F2 N": RP.HOLDS, "F3a": RP.HOLDS,
+        "F3b/F3c": RP.HOLDS}
+    assert "fails at N = 32" in got["F2 drop"][2] and "-0.064 vs -0.271" in got["F3b/F3c"][0]
+    flipped = copy.deepcopy(runs)
+    g = flipped["uplink-sop/fig2"]["derived"]["claims"]["F2"]["gap_mmsop_minus_gap_mmsinr"]
+    g["sdr_b"]["significant"] = False
+    assert RP.PAPERS["002"].claims[2].check(flipped)[1] == RP.PARTLY
+    assert RP.PAPERS["002"].claims[5].check({})[1] == RP.NOT_EVALUATED
+    # the reproduce command reuses them (same seed and sample count): nothing is run
+    shutil.copytree(COMMITTED_002, tmp_path / "002")
+
+    def run(argv):
+        raise AssertionError(f"ran {argv}")
+
+    rep = RP.reproduce("002", str(tmp_path), seed=1, run=run, load_scenario=lambda n: SimpleNamespace(
+        presets={}, default_samples=200))["002"]
+    assert all(r["status"] == "reused" and r["run_id"] for r in rep["runs"])
+    table = lambda text: text.split("## Runs")[0]  # the runs list names the output folder
+    assert table((tmp_path / "002" / "REPORT.md").read_text()) == table(open(os.path.join(COMMITTED_002,
+                                                                                          "REPORT.md")).read())
