@@ -410,7 +410,20 @@ def _c004_nstar(runs):
     d = _get(runs.get("ris-scheduling/fig4"), "derived", "N_star")
     if d is None:
         return "-", NOT_EVALUATED, "fig4 not run"
-    return json.dumps(d)[:200], PARTLY, "N* beating the DF relays per frequency (paper: ~53 at the lowest)"
+    freqs = [f for f in d if isinstance(d[f], dict) and "N_star_int_SS_vs_R_DL" in d[f]]
+    freqs.sort(key=lambda f: float(f.replace("GHz", "")))
+    ns = [d[f]["N_star_int_SS_vs_R_DL"] for f in freqs]
+    paper = d.get(f"paper_N_star_SS_vs_R_DL_{freqs[0]}") if freqs else None
+    if not ns or any(n is None for n in ns):
+        return json.dumps(d)[:200], FAILS, "no finite N* at some frequency"
+    grows = all(a < b for a, b in zip(ns, ns[1:]))
+    close = paper is not None and abs(ns[0] - paper) <= 0.1 * paper
+    txt = ("smallest N whose analytical SS SOP is below R-DL's: " + ", ".join(f"{f} {n}" for f, n in zip(freqs, ns))
+           + (f" (paper: ~{paper} at {freqs[0]})" if paper is not None else "")
+           + "; vs R-NDL: " + ", ".join(f"{f} {d[f]['N_star_int_SS_vs_R_NDL']}" for f in freqs))
+    verdict = HOLDS if grows and close else PARTLY if grows or close else FAILS
+    return txt, verdict, ("finite N* at every frequency, growing with f" + (", within 10 % of the paper's "
+                                                                              "value at the lowest" if close else ""))
 
 
 PAPERS = {

@@ -134,3 +134,16 @@ def test_paper_002_claims_from_the_committed_paper_scale_runs(tmp_path):
     table = lambda text: text.split("## Runs")[0]  # the runs list names the output folder
     assert table((tmp_path / "002" / "REPORT.md").read_text()) == table(open(os.path.join(COMMITTED_002,
                                                                                           "REPORT.md")).read())
+
+
+def test_paper_004_n_star_claim_reads_every_frequency():
+    row = lambda n: {"N_star_int_SS_vs_R_DL": n, "N_star_int_SS_vs_R_NDL": n - 2}
+    runs = lambda d: {"ris-scheduling/fig4": {"derived": {"N_star": d}}}
+    check = next(c for c in RP.PAPERS["004"].claims if c.id == "F4").check
+    ours, verdict, _ = check(runs({"5GHz": row(231), "2.4GHz": row(52), "28GHz": row(7516),
+                                   "paper_N_star_SS_vs_R_DL_2.4GHz": 53}))
+    assert verdict == RP.HOLDS and ours.startswith("smallest N whose analytical SS SOP is below R-DL's: 2.4GHz 52, "
+                                                   "5GHz 231, 28GHz 7516 (paper: ~53")
+    assert check(runs({"2.4GHz": row(80), "5GHz": row(231), "paper_N_star_SS_vs_R_DL_2.4GHz": 53}))[1] == RP.PARTLY
+    assert check(runs({"2.4GHz": row(300), "5GHz": row(231), "paper_N_star_SS_vs_R_DL_2.4GHz": 53}))[1] == RP.FAILS
+    assert check({})[1] == RP.NOT_EVALUATED
