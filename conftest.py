@@ -68,6 +68,7 @@ SLOW_IN_DEFAULT_BUDGET = (
     "tests/scenarios/test_compile_counts.py::test_float_sweep_compiles_once[lv-two-way",
     "tests/scenarios/test_maxmin_fp_convergence.py::test_cli_preset_writes_fig3_results",
     "tests/scenarios/test_maxmin_two_way.py::test_scenario_point_small",
+    "tests/scenarios/test_maxmin_two_way.py::test_best_of_several_ao_starts",
     "tests/scenarios/test_fbr_maxmin.py::test_tiny_run_through_the_runner",
     "tests/scenarios/test_ris_scheduling.py::test_sweeps_through_the_runner_compile_once_per_structure",
     "tests/optim/test_surrogates_fp.py::test_annealed_maxmin_reaches_exact_objective",
