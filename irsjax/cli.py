@@ -308,6 +308,8 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--out", default="reproduce", help="output directory (default: reproduce)")
     rp.add_argument("--quick", action="store_true", help="a few minutes a paper (fewer samples and points)")
     rp.add_argument("--seed", type=_seed, default=0)
+    rp.add_argument("--report-only", action="store_true",
+                    help="run nothing: write REPORT.md from the finished presets (the others are 'not run')")
     p.run_parser = r
     p.option_strings = sorted({o for sp in (p, r, pl, rp) for a in sp._actions for o in a.option_strings})  # noqa: SLF001
     return p
@@ -728,7 +730,7 @@ def cmd_reproduce(args) -> int:
         RP.paper_ids(args.paper)
     except ValueError as e:
         raise CliError(str(e)) from None
-    reports = RP.reproduce(args.paper, args.out, quick=args.quick, seed=args.seed)
+    reports = RP.reproduce(args.paper, args.out, quick=args.quick, seed=args.seed, report_only=args.report_only)
     for pid, rep in reports.items():
         counts = {}
         for c in rep["claims"]:

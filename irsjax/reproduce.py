@@ -522,10 +522,11 @@ def _derived_checks(runs: dict) -> list:
 
 
 def reproduce(name: str, out: str = "reproduce", *, quick: bool = False, seed: int = 0, run=None,
-              load_scenario=None) -> dict:
+              load_scenario=None, report_only: bool = False) -> dict:
     """Run every preset of the paper(s) ``name`` and write ``REPORT.md`` / ``report.json`` per paper.
 
     ``run(argv) -> int`` runs one ``irsjax run`` command line (default: :func:`irsjax.cli.main`).
+    ``report_only``: run nothing; presets without finished results are listed as ``not run``.
     Returns ``{paper id: report dict}``.
     """
     from irsjax import results as R
@@ -562,6 +563,9 @@ def reproduce(name: str, out: str = "reproduce", *, quick: bool = False, seed: i
                     "--out", d, "--no-progress"]
             for k, v in overrides.items():
                 argv += ["--set", f"{k}={v}"]
+            if report_only:
+                log.append({"run": key, "status": "not run (--report-only)", "argv": argv})
+                continue
             t0 = time.perf_counter()
             rc = run(argv)
             res = _load(R, d)

@@ -45,6 +45,11 @@ def test_reproduce_runs_presets_reuses_them_and_reports(tmp_path):
     # a second call reuses every finished preset
     RP.reproduce("000", str(tmp_path), quick=True, run=run, load_scenario=lambda n: scenario)
     assert len(calls) == len(RP.PAPERS["000"].runs)
+    # --report-only runs nothing: presets with other settings are 'not run', their claims 'not evaluated'
+    rep = RP.reproduce("000", str(tmp_path), seed=7, run=run, load_scenario=lambda n: scenario, report_only=True)["000"]
+    assert len(calls) == len(RP.PAPERS["000"].runs)
+    assert all(r["status"] == "not run (--report-only)" for r in rep["runs"])
+    assert {c["verdict"] for c in rep["claims"]} == {RP.NOT_EVALUATED}
 
 
 def test_reproduce_reports_failures_and_missing_scenarios(tmp_path):
