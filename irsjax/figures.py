@@ -195,7 +195,7 @@ def figure_bytes(results: dict, fmt: str = "png", *, style=None) -> bytes:
 
     fig = draw(results, style=style)
     buf = io.BytesIO()
-    fig.savefig(buf, format=fmt, dpi=200)
+    fig.savefig(buf, format=fmt, dpi=200, bbox_inches="tight")
     plt.close(fig)
     return buf.getvalue()
 

@@ -156,7 +156,7 @@ def plot_results(results: dict, path: str | None = None):
 def _png(fig, results) -> bytes:
     buf = io.BytesIO()
     run_id = (results.get("meta") or {}).get("run_id")
-    fig.savefig(buf, format="png", dpi=110, metadata={RUN_ID_KEY: run_id} if run_id else None)
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight", metadata={RUN_ID_KEY: run_id} if run_id else None)
     return buf.getvalue()
 
 

@@ -294,3 +294,25 @@ def test_sigkill_during_a_real_run(tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_sigkill_during_real_runs_at_random_moments(tmp_path, monkeypatch):
     _kill_runs(tmp_path, ["commit"] + ["random"] * 12 + ["commit"] * 2, monkeypatch)
+
+
+@pytest.mark.parametrize("fmt", ["png", "via-plot"])
+def test_figure_is_not_clipped_at_the_edges(tmp_path, fmt):
+    """A panel with its legend below (many series) must keep its y label inside the saved image: the image
+    borders are blank (seen: 'minimum secrecy rate' cut to 'inimum secrecy rate' at the left edge)."""
+    import matplotlib.image as mpimg
+    import numpy as np
+
+    from irsjax import cli
+
+    series = {f"s{i}": {"mean": [0.1 * i, 0.2 * i], "ci_low": [0.0, 0.0], "ci_high": [0.3 * i, 0.4 * i],
+                        "description": f"a long human name of series number {i} for the legend below", "panel": "p"}
+              for i in range(8)}
+    res = {"scenario": "demo", "seed": 0, "samples": 10, "x": {"name": "L", "values": [0, 40], "label": "L"},
+           "panels": {"p": {"ylabel": "minimum secrecy rate [bit/s/Hz]"}}, "series": series}
+    R.write_results(res, str(tmp_path), plot=True)
+    if fmt == "via-plot":
+        assert cli.main(["plot", str(tmp_path)]) == 0
+    img = mpimg.imread(str(tmp_path / "figure.png"))[..., :3]
+    for edge in (img[:, :2], img[:, -2:], img[:2], img[-2:]):
+        assert np.all(edge > 0.95), "something is drawn at the image border"
