@@ -152,3 +152,20 @@ def test_paper_004_n_star_claim_reads_every_frequency():
     assert check(runs({"2.4GHz": row(80), "5GHz": row(231), "paper_N_star_SS_vs_R_DL_2.4GHz": 53}))[1] == RP.PARTLY
     assert check(runs({"2.4GHz": row(300), "5GHz": row(231), "paper_N_star_SS_vs_R_DL_2.4GHz": 53}))[1] == RP.FAILS
     assert check({})[1] == RP.NOT_EVALUATED
+
+
+def test_paper_001_gains_judge_the_papers_algorithm_and_report_ours():
+    def run(alg1, ours, paper):
+        return {"derived": {"gains_vs_random_fp": {"paper_at_L40": paper,
+                                                   "at_last_x": {"sdr_sca": alg1, "proposed_gradient": ours}}}}
+
+    check = next(c for c in RP.PAPERS["001"].claims if c.id == "F5 gains").check
+    ours, verdict, why = check({"maxmin-two-way/fig5_C4": run(3.14, 6.38, 3.59)})
+    assert verdict == RP.HOLDS and "Algorithm 1 +314 %, gradient AO +638 % (paper +359 %)" in ours
+    assert "C1, C2, C3 not run" in ours and "Algorithm 1" in why
+    runs = {f"maxmin-two-way/fig5_{c}": run(a, 2 * a, p) for c, a, p in
+            (("C1", 2.0, 2.11), ("C2", 0.5, 0.22), ("C3", 0.9, 0.92), ("C4", 3.1, 3.59))}
+    ours, verdict, _ = check(runs)
+    assert verdict == RP.PARTLY and "C2: Algorithm 1 +50 %" in ours and "outside +/-30 %" in ours
+    assert "not run" not in ours
+    assert check({})[1] == RP.NOT_EVALUATED
