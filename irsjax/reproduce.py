@@ -189,6 +189,18 @@ def _c001_fp(runs):
 
 
 # --------------------------------------------------------------------------------------------- paper 002
+def _verdict(flags):
+    """holds if every flag holds, partly if some do, does not hold if none does."""
+    flags = list(flags)
+    return HOLDS if all(flags) else PARTLY if any(flags) else FAILS
+
+
+def _f2_runs(runs):
+    """fig2's F2 check and its per-N convergence entries (sorted), or ``None``."""
+    c = _claims002(runs, "fig2", "F2")
+    return None if c is None else (c, [v for _, v in sorted(c["convergence"].items())])
+
+
 def _claims002(runs, preset, key):
     return _get(runs.get(f"uplink-sop/{preset}"), "derived", "claims", key)
 
@@ -202,16 +214,15 @@ def _c002_closed_form(runs):
             rows.append(f"{preset}: {c['max_abs_mean_difference']:.4f} (CI bound {c['max_abs_ci_bound']:.4f})")
     if not rows:
         return "-", NOT_EVALUATED, "no uplink-sop preset run"
-    return "largest |MC - (3.7)| of the mean SOP: " + "; ".join(rows), (
-        HOLDS if all(ok) else PARTLY if any(ok) else FAILS), (
+    return "largest |MC - (3.7)| of the mean SOP: " + "; ".join(rows), _verdict(ok), (
         "Monte Carlo over Eve's channel draws against the closed form on the designs' channels; tolerance 0.01")
 
 
 def _c002_f2_drop(runs):
-    c = _claims002(runs, "fig2", "F2")
-    if c is None:
+    f2 = _f2_runs(runs)
+    if f2 is None:
         return "-", NOT_EVALUATED, "fig2 not run"
-    conv = [v for k, v in sorted(c["convergence"].items())]
+    c, conv = f2
     txt = "; ".join(f"N = {v['N']}: max SOP {v['max_sop_first']:.3f} -> {v['max_sop_after_1']:.4f} after one AO "
                     f"iteration -> {v['max_sop_last']:.4f}, within 1 % of the drop after "
                     f"{v['iterations_to_1pct_of_drop']} iteration(s), {v['mean_ao_iterations_to_stop']:.1f} to "
@@ -234,15 +245,15 @@ def _c002_f2_gap(runs):
     ok = [bool(v["smaller_gap"] and v["significant"]) for v in g.values()]
     txt = "paired (MM-SOP - MM-SINR) max-min SOP gap: " + ", ".join(
         f"{k} {v['mean']:+.4f} (95 % upper {v['ci_high']:+.4f})" for k, v in g.items())
-    return txt, HOLDS if all(ok) else PARTLY if any(ok) else FAILS, (
+    return txt, _verdict(ok), (
         "every design method and N (suffix _b: N = 64), paired over the topologies; significant = upper CI < 0")
 
 
 def _c002_f2_slower(runs):
-    c = _claims002(runs, "fig2", "F2")
-    if c is None:
+    f2 = _f2_runs(runs)
+    if f2 is None:
         return "-", NOT_EVALUATED, "fig2 not run"
-    conv = [v for k, v in sorted(c["convergence"].items())]
+    c, conv = f2
     txt = " vs ".join(f"N = {v['N']}: {v['iterations_to_1pct_of_drop']} iteration(s) to 1 %, "
                       f"{v['mean_ao_iterations_to_stop']:.1f} to stop" for v in conv)
     return txt, HOLDS if c["slower_for_first_configuration"] else FAILS, "AO iterations of the MM-SOP SDR design"
@@ -259,7 +270,7 @@ def _c002_f3a(runs):
     txt = (f"max SOP increasing in R_s for {sum(inc.values())}/{len(inc)} series; larger (M, N) lower for "
            f"{sum(lower.values())}/{len(lower)} methods; largest mean (MM-SOP - MM-SINR) max SOP: "
            + ", ".join(f"{k} {v['max_mean_difference']:+.2g}" for k, v in d.items()))
-    return txt, HOLDS if all(parts) else PARTLY if any(parts) else FAILS, (
+    return txt, _verdict(parts), (
         "three parts: increasing in R_s; larger (M, N) lower; MM-SOP <= MM-SINR at every R_s")
 
 
@@ -274,7 +285,7 @@ def _c002_f3bc(runs):
     txt = ("max SOP slope per doubling, N vs M: " + ", ".join(f"{k} {sb[k]:+.3f} vs {sc[k]:+.3f}" for k in designs)
            + f"; decreasing at every step: {all(dec)}")
     parts = [all(dec), more_m]
-    return txt, HOLDS if all(parts) else PARTLY if any(parts) else FAILS, (
+    return txt, _verdict(parts), (
         "both designs; more sensitive to M = steeper slope per doubling of M than of N")
 
 
@@ -398,8 +409,8 @@ def _c004_order(runs):
     hi = {s: _series(r, f"{s}_mc", "ci_high") for s in ("OS", "SS", "ME", "SE")}
     lo = {s: _series(r, f"{s}_mc", "ci_low") for s in ("OS", "SS", "ME", "SE")}
     ok = [bool(np.all(lo["OS"] <= hi["SS"])), bool(np.all(lo["SS"] <= hi["ME"])), bool(np.all(lo["SE"] <= hi["ME"]))]
-    return (f"OS <= SS: {ok[0]}, SS <= ME: {ok[1]}, SE <= ME: {ok[2]} (within CIs at every rho)"), (
-        HOLDS if all(ok) else PARTLY if any(ok) else FAILS), "orderings of the full-model Monte Carlo SOPs"
+    return (f"OS <= SS: {ok[0]}, SS <= ME: {ok[1]}, SE <= ME: {ok[2]} (within CIs at every rho)", _verdict(ok),
+            "orderings of the full-model Monte Carlo SOPs")
 
 
 def _c004_gap(runs):
