@@ -64,6 +64,13 @@ def _series(res, label, what="mean"):
     return None if s is None else np.array([np.nan if v is None else v for v in s], float)
 
 
+def _verdict(flags):
+    """holds if every flag holds, partly if some do, does not hold if none does."""
+    flags = list(flags)
+    return HOLDS if all(flags) else PARTLY if any(flags) else FAILS
+
+
+
 # --------------------------------------------------------------------------------------------- paper 000
 def _c000_f1_order(runs):
     r = runs.get("lv-two-way/fig1")
@@ -87,7 +94,7 @@ def _c000_bound(runs):
     last = f"{gap['absolute'][-1]:+.3f} +/- {gap['std_err'][-1]:.3f} bit at {x[-1]} dBm"
     below = _get(r, "derived", "orderings", "bound_below_proposed")
     shrinking = len(rel) >= 2 and abs(rel[-1]) <= abs(rel[len(rel) // 2])
-    verdict = HOLDS if below and shrinking else PARTLY if below or shrinking else FAILS
+    verdict = _verdict([below, shrinking])
     return f"MC - bound {last}; relative gap {rel[len(rel) // 2]:.3f} (mid) -> {rel[-1]:.3f} (last)", verdict, (
         "bound not significantly above the MC (3 standard errors of the gap) and relative gap shrinking with P")
 
@@ -133,7 +140,7 @@ def _c000_n(runs):
 def _c001_gains(runs):
     """Gains at the largest L of the paper's Algorithm 1 (``sdr_sca``, the design the paper's numbers come from:
     the verdict) and of our default gradient AO (reported next to it)."""
-    rows, ok, total = [], 0, 0
+    rows, inside = [], []
     for c in ("C1", "C2", "C3", "C4"):
         d = _get(runs.get(f"maxmin-two-way/fig5_{c}"), "derived", "gains_vs_random_fp")
         if d is None:
@@ -141,23 +148,22 @@ def _c001_gains(runs):
         last = d["at_last_x"]
         paper = d.get("paper_at_L40")
         alg1, ours = last.get("sdr_sca"), last.get("proposed_gradient")
-        judged = alg1 if alg1 is not None and np.isfinite(alg1) else ours
-        total += 1
+        has_alg1 = alg1 is not None and np.isfinite(alg1)
+        judged = alg1 if has_alg1 else ours
         if judged is None or not paper:
+            inside.append(False)
             rows.append(f"{c}: n/a")
             continue
-        inside = abs(judged - paper) <= 0.3 * abs(paper)
-        ok += inside
-        rows.append(f"{c}: Algorithm 1 {100 * alg1:+.0f} %, gradient AO {100 * ours:+.0f} % (paper {100 * paper:+.0f} %"
-                    f"{'' if inside else ', outside +/-30 %'})" if alg1 is not None and np.isfinite(alg1) else
-                    f"{c}: gradient AO {100 * ours:+.0f} % (paper {100 * paper:+.0f} %"
-                    f"{'' if inside else ', outside +/-30 %'})")
-    if not total:
+        inside.append(abs(judged - paper) <= 0.3 * abs(paper))
+        rows.append(f"{c}: " + (f"Algorithm 1 {100 * alg1:+.0f} %, " if has_alg1 else "")
+                    + f"gradient AO {100 * ours:+.0f} % (paper {100 * paper:+.0f} %"
+                    + ("" if inside[-1] else ", outside +/-30 %") + ")")
+    if not rows:
         return "-", NOT_EVALUATED, "fig5 presets not run"
     missing = [c for c in ("C1", "C2", "C3", "C4") if f"maxmin-two-way/fig5_{c}" not in runs]
     if missing:
         rows.append(f"{', '.join(missing)} not run (the verdict covers the configurations run)")
-    verdict = HOLDS if ok == total else PARTLY if ok else FAILS
+    verdict = _verdict(inside)
     return "; ".join(rows), verdict, (
         "gain over random phases + FP at the largest L of the paper's Algorithm 1 (the verdict; tolerance +/-30 % "
         "relative, channel draws differ) and of our default gradient AO (best of 8 starts), which finds better "
@@ -189,12 +195,6 @@ def _c001_fp(runs):
 
 
 # --------------------------------------------------------------------------------------------- paper 002
-def _verdict(flags):
-    """holds if every flag holds, partly if some do, does not hold if none does."""
-    flags = list(flags)
-    return HOLDS if all(flags) else PARTLY if any(flags) else FAILS
-
-
 def _f2_runs(runs):
     """fig2's F2 check and its per-N convergence entries (sorted), or ``None``."""
     c = _claims002(runs, "fig2", "F2")
@@ -329,7 +329,7 @@ def _c003(run_key, keys, number):
         if any(e is None for e in entries):
             return "-", NOT_EVALUATED, f"{run_key}: no check {[k for k, e in zip(keys, entries) if e is None]}"
         holds = [bool(e.get("holds")) for e in entries]
-        verdict = HOLDS if all(holds) else PARTLY if any(holds) else FAILS
+        verdict = _verdict(holds)
         why = []
         for k, e, h in zip(keys, entries, holds):
             sig = e.get("significant")
@@ -444,7 +444,7 @@ def _c004_nstar(runs):
     txt = ("smallest N whose analytical SS SOP is below R-DL's: " + ", ".join(f"{f} {n}" for f, n in zip(freqs, ns))
            + (f" (paper: ~{paper} at {freqs[0]})" if paper is not None else "")
            + "; vs R-NDL: " + ", ".join(f"{f} {d[f]['N_star_int_SS_vs_R_NDL']}" for f in freqs))
-    verdict = HOLDS if grows and close else PARTLY if grows or close else FAILS
+    verdict = _verdict([grows, close])
     return txt, verdict, ("finite N* at every frequency, growing with f" + (", within 10 % of the paper's "
                                                                               "value at the lowest" if close else ""))
 
