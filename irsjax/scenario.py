@@ -864,8 +864,10 @@ def run_sweep(scenario: Scenario, params: dict, sweep_name: str, values: Sequenc
                     series[s.label]["kind"] = v
                     continue
                 series[s.label].setdefault(k, []).append(v)
-        for k, v in cached["extras"].items():
-            extras.setdefault(k, []).append(v)
+        for k, v in cached["extras"].items():  # per_point[k][i] belongs to x[i]: None where point i lacks k
+            extras.setdefault(k, [None] * i).append(v)
+        for v in extras.values():
+            v.extend([None] * (i + 1 - len(v)))
         if reporter is not None:
             reporter.point_done(i, x, cached["elapsed_s"], i in resumed)
         if on_point is not None:

@@ -238,3 +238,20 @@ def test_derive_with_a_paired_keyword_gets_the_paired_differences(shared):
     old = run_sweep(_scenario(shared, derive=lambda p, n, xs, s: {"ok": len(xs)}), {"s": 0.0}, "s", [0.0, 0.5],
                     samples=4096)
     assert old["derived"]["ok"] == 2
+
+
+# ------------------------------------------------------------------ derived.per_point
+def test_per_point_extras_stay_aligned_with_x_when_a_point_lacks_one():
+    """An extra that only some points report (maxmin-two-way's phase traces do not exist at L = 0) is None at the
+    others, so derived.per_point[k][i] always belongs to x[i]."""
+    def point(ctx, params):
+        s = float(params["s"])
+        extras = {"always": s} if s == 0.0 else {"always": s, "later": 10 * s}
+        return PointResult(values={"a": 1.0, "b": 0.5, "one": 1.0, "exact": s}, extras=extras)
+
+    sc = _scenario(shared=False)
+    res = run_sweep(Scenario(**{**sc.__dict__, "point": point}), {"s": 0.0}, "s", [0.0, 0.5, 0.0, 0.25],
+                    samples=16)
+    pp = res["derived"]["per_point"]
+    assert pp["always"] == [0.0, 0.5, 0.0, 0.25]
+    assert pp["later"] == [None, 5.0, None, 2.5]
