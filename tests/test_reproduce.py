@@ -169,3 +169,55 @@ def test_paper_001_gains_judge_the_papers_algorithm_and_report_ours():
     assert verdict == RP.PARTLY and "C2: Algorithm 1 +50 %" in ours and "outside +/-30 %" in ours
     assert "not run" not in ours
     assert check({})[1] == RP.NOT_EVALUATED
+
+
+def _check(paper, cid):
+    return next(c for c in RP.PAPERS[paper].claims if c.id == cid).check
+
+
+def test_paper_001_order_baselines_fp_and_convergence_claims():
+    def fig5(grad, rfp=(1.0, 1.0), noirs=(1.0, 1.0), se=0.01):
+        s = lambda m: {"mean": list(m), "std_err": [se] * len(m)}
+        return {"series": {"proposed_gradient": s(grad), "random_fp": s(rfp), "no_irs_fp": s(noirs),
+                           "random_pmax": s((0.5, 0.5)), "random_pmin": s((0.5, 0.51))}}
+
+    paper_like = {"C1": (1.7, 5.0), "C2": (1.7, 2.3), "C3": (0.3, 0.65), "C4": (0.3, 1.7)}
+    runs = {f"maxmin-two-way/fig5_{c}": fig5(g) for c, g in paper_like.items()}
+    ours, verdict, _ = _check("001", "F5 order")(runs)
+    assert verdict == RP.HOLDS and "C1 1.700 -> 5.000" in ours and "every part holds" in ours
+    runs["maxmin-two-way/fig5_C2"] = fig5((1.7, 5.1))  # C2 above C1 and growing as fast
+    ours, verdict, _ = _check("001", "F5 order")(runs)
+    assert verdict == RP.PARTLY and "not: C1 highest; C1 fastest-growing; C2 nearly flat" in ours
+    assert _check("001", "F5 order")({})[1] == RP.NOT_EVALUATED
+
+    ours, verdict, _ = _check("001", "F5 baselines")(runs)
+    assert verdict == RP.HOLDS and "C4 random_pmax vs random_pmin: largest |diff| 0.010" in ours
+    runs["maxmin-two-way/fig5_C3"] = fig5((0.3, 0.65), rfp=(0.3, 0.6), noirs=(0.3, 0.3))
+    assert _check("001", "F5 baselines")(runs)[1] == RP.PARTLY
+
+    def fig3(share, shape):
+        return {"maxmin-fp-convergence/fig3": {"derived": {
+            "per_point": {"share_final_ratio_dev_below_0.05_N2": [share] * 2,
+                          "share_final_shape_dev_below_0.05_N2": [shape] * 2},
+            "fig3b": {"realisation": 0, "fp_power_ratio": [1, 0.36, 0.92, 0.03], "fp_msr": 0.722,
+                      "grid_power_ratio": [0.03, 1, 0.05, 0.88], "grid_msr": 0.836}}}}
+
+    ours, verdict, _ = _check("001", "F3b")(fig3(0.38, 0.82))
+    assert verdict == RP.PARTLY and ours.startswith("N = 2: 38 % of realisations") and "grid (0.03, 1.00" in ours
+    assert _check("001", "F3b")(fig3(0.95, 0.99))[1] == RP.HOLDS
+    assert _check("001", "F3b")(fig3(0.2, 0.3))[1] == RP.FAILS
+    assert _check("001", "F3b")({})[1] == RP.NOT_EVALUATED
+
+    def conv(sca4, alg1_4):
+        pp = {f"sca_frac_{k}": [v / 10 ** (k - 4) for v in sca4] for k in range(1, 9)}
+        pp.update({"sdr_ao_frac_4": list(alg1_4), "ao_frac_4": [v / 2 for v in alg1_4]})
+        return {"maxmin-two-way/convergence": {"x": {"values": [10, 20, 30, 40]}, "derived": {"per_point": pp}}}
+
+    ours, verdict, _ = _check("001", "F4a")(conv((3e-4, 1.2e-3, 4.6e-3, 7.4e-3), (1e-4,) * 4))
+    assert verdict == RP.HOLDS and "L=10 3.0e-04" in ours and "first sub-iteration below 1e-3: L=10: 4, L=20: 5" in ours
+    assert _check("001", "F4a")(conv((3e-4, 5e-3, 4.6e-3, 7.4e-3), (1e-4,) * 4))[1] == RP.PARTLY
+    assert _check("001", "F4a")(conv((3e-3, 2e-3, 1e-3, 5e-4), (1e-4,) * 4))[1] == RP.FAILS
+    ours, verdict, _ = _check("001", "F4b")(conv((1e-3,) * 4, (3.5e-4, 2.2e-3, 9.4e-3, 2.2e-2)))
+    assert verdict == RP.PARTLY and "Algorithm 1: L=10 3.5e-04" in ours and "gradient AO: L=10 1.7e-04" in ours
+    assert _check("001", "F4b")(conv((1e-3,) * 4, (1e-4,) * 4))[1] == RP.HOLDS
+    assert _check("001", "F4a")({})[1] == RP.NOT_EVALUATED and _check("001", "F4b")({})[1] == RP.NOT_EVALUATED
