@@ -253,14 +253,23 @@ def _c001_f4b(runs):
 
 
 def _c001_fp(runs):
-    d = _get(runs.get("maxmin-fp-convergence/fig3"), "derived", "fig3a")
+    """F3a: N = 1 reaches the 4-corner optimum (mean gap < 1e-3) within 10 iterations; N = 2's mean gap to the grid
+    optimum falls below 1e-2 by the last iteration (~30)."""
+    r = runs.get("maxmin-fp-convergence/fig3")
+    d = _get(r, "derived", "fig3a")
     if d is None:
         return "-", NOT_EVALUATED, "fig3 not run"
-    g1 = d["N1"]["first_iteration_mean_gap_below"]
-    g2 = d["N2"]["first_iteration_mean_gap_below"]
-    return f"first iteration with mean gap below thresholds: N=1 {g1}; N=2 {g2}", (
-        HOLDS if all(v is not None for v in g1.values()) else PARTLY), (
-        "N = 1 reaches the 4-corner optimum within ~10 iterations; N = 2 approaches the grid search")
+    n1 = d["N1"]["first_iteration_mean_gap_below"].get("0.001")
+    gaps = {int(k): v for k, v in d["N2"]["mean_gap_at"].items()}
+    last = max(gaps)
+    share = _get(r, "derived", "per_point", "share_final_gap_below_0.01_N2")
+    flags = [n1 is not None and n1 <= 10, gaps[last] < 1e-2]
+    return (f"N = 1: mean gap below 1e-3 from iteration {n1}; N = 2: mean gap "
+            + ", ".join(f"{v:.3f} (i = {k})" for k, v in sorted(gaps.items()))
+            + (f"; {100 * share[-1]:.0f} % of realisations end within 1e-2" if share else "")), _verdict(flags), (
+        "mean relative gap to the reference optimum (N = 1: best of 4 corners; N = 2: grid search); N = 2 holds if "
+        "its mean gap is below 1e-2 at the last iteration. Plain FP from one start ends at local maxima in a few "
+        "realisations (README_maxmin_two_way.md)")
 
 
 def _c001_f3b(runs):

@@ -221,3 +221,19 @@ def test_paper_001_order_baselines_fp_and_convergence_claims():
     assert verdict == RP.PARTLY and "Algorithm 1: L=10 3.5e-04" in ours and "gradient AO: L=10 1.7e-04" in ours
     assert _check("001", "F4b")(conv((1e-3,) * 4, (1e-4,) * 4))[1] == RP.HOLDS
     assert _check("001", "F4a")({})[1] == RP.NOT_EVALUATED and _check("001", "F4b")({})[1] == RP.NOT_EVALUATED
+
+
+def test_paper_001_f3a_needs_both_pair_counts():
+    def fig3(n1_first, n2_gaps, share=0.9):
+        return {"maxmin-fp-convergence/fig3": {"derived": {
+            "fig3a": {"N1": {"first_iteration_mean_gap_below": {"0.01": 1, "0.001": n1_first}},
+                      "N2": {"mean_gap_at": {str(i): g for i, g in zip((1, 5, 10, 30), n2_gaps)}}},
+            "per_point": {"share_final_gap_below_0.01_N2": [share, share]}}}}
+
+    check = _check("001", "F3a")
+    ours, verdict, _ = check(fig3(1, (0.17, 0.028, 0.011, 0.0105)))
+    assert verdict == RP.PARTLY and "N = 2: mean gap 0.170 (i = 1)" in ours and "0.011 (i = 30)" in ours
+    assert "90 % of realisations end within 1e-2" in ours
+    assert check(fig3(1, (0.17, 0.02, 0.008, 0.004)))[1] == RP.HOLDS
+    assert check(fig3(None, (0.17, 0.1, 0.08, 0.05)))[1] == RP.FAILS
+    assert check({})[1] == RP.NOT_EVALUATED
