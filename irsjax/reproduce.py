@@ -215,12 +215,18 @@ def _c001_baselines(runs):
         "errors; the curves share their channels, so this is conservative)")
 
 
-def _c001_f4a(runs):
+def _convergence(runs, key):
+    """``(L values, derived.per_point)`` of the Fig. 4 run when it recorded ``key``, else ``None``."""
     r = runs.get("maxmin-two-way/convergence")
     pp = _get(r, "derived", "per_point")
-    if not pp or "sca_frac_1" not in pp:
+    return (r["x"]["values"], pp) if pp and key in pp else None
+
+
+def _c001_f4a(runs):
+    got = _convergence(runs, "sca_frac_1")
+    if got is None:
         return "-", NOT_EVALUATED, "convergence not run"
-    xs = r["x"]["values"]
+    xs, pp = got
     ks = sorted(int(k.rsplit("_", 1)[1]) for k in pp if k.startswith("sca_frac_"))
     mid = ks[len(ks) // 2 - 1]
     at_mid = np.array([np.nan if v is None else v for v in pp[f"sca_frac_{mid}"]], float)
@@ -237,11 +243,10 @@ def _c001_f4a(runs):
 
 
 def _c001_f4b(runs):
-    r = runs.get("maxmin-two-way/convergence")
-    pp = _get(r, "derived", "per_point")
-    if not pp or "sdr_ao_frac_4" not in pp:
+    got = _convergence(runs, "sdr_ao_frac_4")
+    if got is None:
         return "-", NOT_EVALUATED, "convergence not run"
-    xs = r["x"]["values"]
+    xs, pp = got
     val = lambda k: [np.nan if v is None else v for v in pp.get(k, [None] * len(xs))]
     alg1, ours = val("sdr_ao_frac_4"), val("ao_frac_4")
     ok = [v < 1e-3 for v in alg1]
