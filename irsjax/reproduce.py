@@ -59,9 +59,14 @@ def _get(d, *path):
     return d
 
 
+def _floats(values):
+    """A results.json list as floats, NaN where it holds ``null``."""
+    return np.array([np.nan if v is None else v for v in values], float)
+
+
 def _series(res, label, what="mean"):
     s = _get(res, "series", label, what)
-    return None if s is None else np.array([np.nan if v is None else v for v in s], float)
+    return None if s is None else _floats(s)
 
 
 def _verdict(flags):
@@ -228,10 +233,10 @@ def _c001_f4a(runs):
         return "-", NOT_EVALUATED, "convergence not run"
     xs, pp = got
     ks = sorted(int(k.rsplit("_", 1)[1]) for k in pp if k.startswith("sca_frac_"))
+    frac = np.array([_floats(pp[f"sca_frac_{k}"]) for k in ks])  # (sub-iteration, L); NaN never counts as below
     mid = ks[len(ks) // 2 - 1]
-    at_mid = np.array([np.nan if v is None else v for v in pp[f"sca_frac_{mid}"]], float)
-    first_below = [next((k for k in ks if pp[f"sca_frac_{k}"][i] is not None and pp[f"sca_frac_{k}"][i] < 1e-3),
-                        None) for i in range(len(xs))]
+    at_mid = frac[ks.index(mid)]
+    first_below = [next((k for k, f in zip(ks, col) if f < 1e-3), None) for col in frac.T]
     steps = np.diff(at_mid)
     verdict = HOLDS if np.all(steps > 0) else PARTLY if at_mid[-1] > at_mid[0] else FAILS
     below = ", ".join(f"L={x}: {'>' + str(ks[-1]) if k is None else k}" for x, k in zip(xs, first_below))
@@ -247,8 +252,7 @@ def _c001_f4b(runs):
     if got is None:
         return "-", NOT_EVALUATED, "convergence not run"
     xs, pp = got
-    val = lambda k: [np.nan if v is None else v for v in pp.get(k, [None] * len(xs))]
-    alg1, ours = val("sdr_ao_frac_4"), val("ao_frac_4")
+    alg1, ours = _floats(pp["sdr_ao_frac_4"]), _floats(pp.get("ao_frac_4", [None] * len(xs)))
     ok = [v < 1e-3 for v in alg1]
     return ("outer fractional increase after 4 AO iterations, Algorithm 1: "
             + ", ".join(f"L={x} {v:.1e}" for x, v in zip(xs, alg1))
