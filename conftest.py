@@ -50,6 +50,7 @@ SLOW_IN_DEFAULT_BUDGET = (
     "tests/irsjax/test_wiretap.py::test_snr_laws",
     "tests/irsjax/test_wiretap.py::test_random_phase_sop_matches_closed_form",
     "tests/irsjax/test_wiretap.py::test_conditional_estimator_agrees_and_reduces_variance",
+    "tests/irsjax/test_wiretap.py::test_pcg_and_threefry_draw_the_same_law",
     "tests/irsjax/test_uplink_system.py::test_config_is_a_pytree_one_compile_per_structure",
     "tests/irsjax/test_uplink_system.py::test_geometry_and_path_loss_of_3e",
     "tests/optim/test_surrogates_fp.py::test_fp_power_control_monotone_in_box_and_near_exhaustive",

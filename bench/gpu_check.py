@@ -60,7 +60,8 @@ def _systems(K):
     from irsjax.systems.wiretap import WiretapConfig
 
     return {
-        "wiretap": WiretapConfig(K=K, P_dBm=0.0),
+        "wiretap (pcg)": WiretapConfig(K=K, P_dBm=0.0, rng="pcg"),
+        "wiretap (threefry)": WiretapConfig(K=K, P_dBm=0.0, rng="threefry"),
         "lv-two-way (pcg)": TwoWayConfig(K=K, N=10, P_dBm=30.0, rng="pcg"),
         "lv-two-way (threefry)": TwoWayConfig(K=K, N=10, P_dBm=30.0, rng="threefry"),
         "ris-scheduling (threefry)": SchedulingSystem(N=K, K=4, L=2, rho_dB=100.0, noma=False),
@@ -129,7 +130,7 @@ def main(argv=None):
             print(f"{name:28s} K={K:5d} {n / secs:14,.0f} realisations/s", flush=True)
     report["throughput"] = rows
     bigs = []
-    for name in ("wiretap", "lv-two-way (pcg)"):
+    for name in ("wiretap (pcg)", "lv-two-way (pcg)"):
         fn = _systems(32)[name]
         rate = next(r["per_second"] for r in rows if r["kernel"] == name and r["K"] == 32) if 32 in Ks else None
         want = big

@@ -19,12 +19,14 @@ PARAMS = (
     Param("P_dBm", -10.0, "dBm", "source transmit power", minimum=-100.0, maximum=100.0),
     Param("R_s", 1.0, "bit/s/Hz", "target secrecy rate of the SOP", minimum=0.0, exclusive_minimum=True, maximum=64.0),
     Param("noise_dBm", -90.0, "dBm", "noise power at Bob and Eve", minimum=-250.0, maximum=100.0),
+    Param("rng", "pcg", "", "per-realisation uniform stream (pcg: fast counter hash; threefry: jax.random)",
+          kind=str, choices=("pcg", "threefry"), sweepable=False),
 )
 
 
 def config(params) -> WiretapConfig:
     return WiretapConfig(K=int(params["K"]), P_dBm=float(params["P_dBm"]), R_s=float(params["R_s"]),
-                         noise_dBm=float(params["noise_dBm"]))
+                         noise_dBm=float(params["noise_dBm"]), rng=str(params["rng"]))
 
 
 def point(ctx, params) -> PointResult:

@@ -30,7 +30,8 @@ import jax.numpy as jnp
 
 from irsjax import channels, geometry, metrics, pathloss, phases, units
 from irsjax.analysis.wiretap import log_sop_given_bob_snr
-from irsjax.config import check_point, check_positive, check_range, check_size, config, static
+from irsjax.config import check_choice, check_point, check_positive, check_range, check_size, config, static
+from irsjax.streams import RNGS, Stream, words_to_uniform
 
 
 class WiretapChannels(NamedTuple):
@@ -56,9 +57,11 @@ class WiretapConfig:
     irs: tuple = (40.0, 0.0)
     bob: tuple = (45.0, 10.0)
     eve: tuple = (45.0, -15.0)
+    rng: str = static("pcg")
 
     def __post_init__(self):
         check_size("K", self.K)
+        check_choice("rng", self.rng, RNGS)
         check_positive("R_s", self.R_s)
         for name in ("P_dBm", "noise_dBm", "c0_dB"):
             check_range(name, getattr(self, name))
@@ -99,23 +102,28 @@ class WiretapConfig:
         """Per-realisation statistics: secrecy rates and outage indicators with aligned and random phases,
         and the *log* of the conditional outage probability of the aligned phases (Eve's exact law given
         Bob's SNR; average it with ``estimate(..., log_space=LOG_SPACE)``)."""
-        k_ch, k_ph = jax.random.split(key)
-        ch = sample(k_ch, self)
-        v_al = phases.align(ch.h * ch.g_b)
-        v_rd = phases.random(k_ph, self.K, dtype=ch.h.dtype)
-        gb_al, ge_al = snrs(ch, v_al, self)
-        gb_rd, ge_rd = snrs(ch, v_rd, self)
-        _, ge_bar = self.mean_snrs()
-        # Eve's conditional outage law given gamma_B (exact: gamma_E ~ Exp(ge_bar) independent of theta), in
-        # log space: at K = 256, P >= 0 dBm it is ~1e-81, below float32's range
-        log_cond = log_sop_given_bob_snr(gb_al, ge_bar, self.R_s)
-        return {
-            "sr_aligned": metrics.secrecy_rate(gb_al, ge_al),
-            "sr_random": metrics.secrecy_rate(gb_rd, ge_rd),
-            "out_aligned": metrics.secrecy_outage(gb_al, ge_al, self.R_s),
-            "out_random": metrics.secrecy_outage(gb_rd, ge_rd, self.R_s),
-            "log_cond_out_aligned": log_cond.astype(gb_al.dtype),
-        }
+        if self.rng == "pcg":
+            gb_al, ge_al, gb_rd, ge_rd = _snrs_pcg(key, self)
+        else:
+            ch, v_rd = realisation(key, self)
+            gb_al, ge_al = snrs(ch, phases.align(ch.h * ch.g_b), self)
+            gb_rd, ge_rd = snrs(ch, v_rd, self)
+        return statistics(gb_al, ge_al, gb_rd, ge_rd, self)
+
+
+def statistics(gb_al, ge_al, gb_rd, ge_rd, cfg: WiretapConfig):
+    """The per-realisation statistics of ``cfg(key)`` from the four SNRs (aligned / random phases)."""
+    _, ge_bar = cfg.mean_snrs()
+    # Eve's conditional outage law given gamma_B (exact: gamma_E ~ Exp(ge_bar) independent of theta), in
+    # log space: at K = 256, P >= 0 dBm it is ~1e-81, below float32's range
+    log_cond = log_sop_given_bob_snr(gb_al, ge_bar, cfg.R_s)
+    return {
+        "sr_aligned": metrics.secrecy_rate(gb_al, ge_al),
+        "sr_random": metrics.secrecy_rate(gb_rd, ge_rd),
+        "out_aligned": metrics.secrecy_outage(gb_al, ge_al, cfg.R_s),
+        "out_random": metrics.secrecy_outage(gb_rd, ge_rd, cfg.R_s),
+        "log_cond_out_aligned": log_cond.astype(gb_al.dtype),
+    }
 
 
 PROBABILITIES = ("out_aligned", "out_random")
@@ -123,17 +131,85 @@ LOG_SPACE = ("log_cond_out_aligned",)
 """Statistics of :class:`WiretapConfig` returned as logs (the engine averages their exponentials)."""
 
 
-def sample(key, cfg: WiretapConfig) -> WiretapChannels:
-    """``(h, g_B, g_E)`` of one realisation: LoS S-IRS (UPA steering), Rayleigh IRS-Bob and IRS-Eve."""
-    b_si, b_ib, b_ie = cfg.gains()
-    kb, ke = jax.random.split(key)
+def _los(cfg: WiretapConfig):
+    """The S-IRS line-of-sight steering vector (unit modulus, shape ``(K,)``)."""
     dt = channels.real_dtype()
     irs = jnp.stack([jnp.asarray(c, dt) for c in cfg.irs] + [jnp.zeros((), dt)])
     src = jnp.stack([jnp.asarray(c, dt) for c in cfg.source] + [jnp.zeros((), dt)])
-    u = geometry.unit_vector(irs, src)
-    los = channels.upa_steering(cfg.K, 1, u, wavelength=1.0)
+    return channels.upa_steering(cfg.K, 1, geometry.unit_vector(irs, src), wavelength=1.0)
+
+
+def _pcg_uniforms(key, K):
+    """``(u_mag_b, u_arg_b, u_mag_e, u_arg_e, u_random)``, each ``(K,)``: the pcg stream of one realisation
+    (counters ``0..K-1`` for the two Rayleigh links, ``K..K+ceil(K/4)-1`` for the random phases)."""
+    st = Stream(key, "pcg")
+    x, y, z, w = (words_to_uniform(v) for v in st.block(0, (K,)))
+    u = jnp.concatenate([words_to_uniform(v) for v in st.block(K, (-(-K // 4),))])[:K]
+    return x, y, z, w, u
+
+
+def sample(key, cfg: WiretapConfig) -> WiretapChannels:
+    """``(h, g_B, g_E)`` of one realisation: LoS S-IRS (UPA steering), Rayleigh IRS-Bob and IRS-Eve.
+
+    With ``rng="pcg"`` these are the channels that ``cfg(key)`` evaluates; with ``rng="threefry"``
+    ``cfg(key)`` uses ``realisation(key, cfg)``, whose channels come from a sub-key.
+    """
+    b_si, b_ib, b_ie = cfg.gains()
+    los = _los(cfg)
     h = jnp.sqrt(b_si).astype(los.dtype) * los
+    if cfg.rng == "pcg":
+        x, y, z, w, _ = _pcg_uniforms(key, cfg.K)
+        cn = channels.complex_normal_from_uniforms
+        return WiretapChannels(h, jnp.sqrt(b_ib).astype(los.dtype) * cn(x, y),
+                               jnp.sqrt(b_ie).astype(los.dtype) * cn(z, w))
+    kb, ke = jax.random.split(key)
     return WiretapChannels(h, channels.rayleigh(kb, (cfg.K,), gain=b_ib), channels.rayleigh(ke, (cfg.K,), gain=b_ie))
+
+
+def realisation(key, cfg: WiretapConfig):
+    """``(channels, v_random)``: exactly the draws that ``cfg(key)`` evaluates (channels and the random
+    phases), for the plain pipeline ``align -> snrs`` on the same realisation.
+
+    >>> import jax
+    >>> from irsjax import phases
+    >>> cfg = WiretapConfig(K=8, P_dBm=30.0)
+    >>> ch, v = realisation(jax.random.key(0), cfg)
+    >>> gb, ge = snrs(ch, phases.align(ch.h * ch.g_b), cfg)
+    >>> bool(jnp.allclose(statistics(gb, ge, *snrs(ch, v, cfg), cfg)["sr_aligned"],
+    ...                   cfg(jax.random.key(0))["sr_aligned"], rtol=1e-5))
+    True
+    """
+    if cfg.rng == "pcg":
+        ch = sample(key, cfg)
+        c, s = phases.phasor(_pcg_uniforms(key, cfg.K)[4])
+        return ch, jax.lax.complex(c, s)
+    k_ch, k_ph = jax.random.split(key)
+    ch = sample(k_ch, cfg)
+    return ch, phases.random(k_ph, cfg.K, dtype=ch.h.dtype)
+
+
+def _snrs_pcg(key, cfg: WiretapConfig):
+    """``(gamma_B, gamma_E)`` with aligned and with random phases, from the pcg draws of ``realisation``, in
+    real arithmetic. With ``g_B = sqrt(b_IB) r_k e^{j theta_k}``, ``g_E = sqrt(b_IE) s_k e^{j eta_k}``,
+    ``h = sqrt(b_SI) e^{j psi_k}`` and random phases ``e^{j phi_k}``: aligned (``v = e^{-j(psi + theta)}``)
+    Bob's cascade is ``sqrt(b_SI b_IB) sum r_k`` and Eve's ``sqrt(b_SI b_IE) sum s_k e^{j(eta - theta)}``;
+    random, ``sum r_k e^{j(theta + phi + psi)}`` and ``sum s_k e^{j(eta + phi + psi)}``."""
+    x, y, z, w, u = _pcg_uniforms(key, cfg.K)
+    r, s = jnp.sqrt(-jnp.log(x)), jnp.sqrt(-jnp.log(z))  # Rayleigh magnitudes (|CN(0,1)|)
+    ct, st = phases.phasor(y)  # e^{j theta}
+    ce, se = phases.phasor(w)  # e^{j eta}
+    cf, sf = phases.phasor(u)  # e^{j phi}
+    los = _los(cfg)
+    cp, sp = los.real.astype(r.dtype), los.imag.astype(r.dtype)
+    cq, sq = cp * cf - sp * sf, sp * cf + cp * sf  # e^{j(psi + phi)}
+    b_si, b_ib, b_ie = cfg.gains()
+    rho = cfg.snr_scale() * b_si
+    sq2 = lambda a, b: a * a + b * b  # noqa: E731
+    gb_al = rho * b_ib * jnp.sum(r) ** 2
+    ge_al = rho * b_ie * sq2(jnp.sum(s * (ce * ct + se * st)), jnp.sum(s * (se * ct - ce * st)))
+    gb_rd = rho * b_ib * sq2(jnp.sum(r * (cq * ct - sq * st)), jnp.sum(r * (sq * ct + cq * st)))
+    ge_rd = rho * b_ie * sq2(jnp.sum(s * (cq * ce - sq * se)), jnp.sum(s * (sq * ce + cq * se)))
+    return gb_al, ge_al, gb_rd, ge_rd
 
 
 def snrs(ch: WiretapChannels, v, cfg: WiretapConfig):
