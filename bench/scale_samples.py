@@ -67,13 +67,56 @@ def summarise(trace, wall):
                                   "min_mib": min(late), "growth_mib": late[-1] - late[0]} if late else None}
 
 
+def write(report, out_dir):
+    """``RESULTS_scale.{json,md}`` from a report (``--report-only`` rewrites them from the JSON)."""
+    from irsjax.analysis.wiretap import sop_random_phases
+    from irsjax.systems.wiretap import WiretapConfig
+
+    gb, ge = WiretapConfig(K=32, P_dBm=report["P_dBm"]).mean_snrs()
+    exact = float(sop_random_phases(gb, ge, 1.0))
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, "RESULTS_scale.json"), "w") as f:
+        json.dump(report, f, indent=1)
+    mem, n, wall, series = report["memory"], report["realisations"], report["wall_seconds"], report["series"]
+    late = mem["after_first_tenth"] or {}
+    nan = float("nan")
+    lines = ["# Scale in samples: wiretap realisations on this machine", "",
+             f"Generated {report['generated']} by `{report['script']}`.", "",
+             f"* run: `{report['command']}`",
+             f"* machine: {report['machine']['platform']}, {report['machine']['cpus']} CPU cores, backend "
+             f"{report['machine']['backend']}, jax {report['machine']['jax']}",
+             f"* **{n:,} realisations in {wall:,.0f} s** (wall, compilation and writing included): "
+             f"{n / wall:,.0f} realisations/s",
+             f"* resident memory (read every {mem['every_s']:g} s, {mem['samples']} readings): peak "
+             f"{mem['peak_mib']:.0f} MiB; after the first tenth of the run from {late.get('first_mib', nan):.0f} "
+             f"to {late.get('last_mib', nan):.0f} MiB (min {late.get('min_mib', nan):.0f}, max "
+             f"{late.get('max_mib', nan):.0f})"]
+    if "sop_random" in series:
+        e = series["sop_random"]
+        lines.append(f"* check: random-phase SOP {e['mean']:.7g} ± {e['std_err']:.2g} vs the exact closed form "
+                     f"{exact:.7g} ({(e['mean'] - exact) / e['std_err']:+.2f} standard errors)")
+    lines += ["", "| series | mean | std. error | 95 % CI |", "|---|---|---|---|"]
+    for name, e in series.items():
+        lines.append(f"| {name} | {e['mean']:.6g} | {e['std_err']:.3g} | "
+                     f"[{e.get('ci_low', nan):.6g}, {e.get('ci_high', nan):.6g}] |")
+    with open(os.path.join(out_dir, "RESULTS_scale.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return lines
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--samples", type=float, default=1e9)
     ap.add_argument("--P-dBm", type=float, default=10.0, dest="P_dBm")
     ap.add_argument("--every", type=float, default=2.0, help="seconds between memory readings")
     ap.add_argument("--out-dir", default=HERE)
+    ap.add_argument("--report-only", action="store_true", help="rewrite the .md from RESULTS_scale.json")
     a = ap.parse_args(argv)
+    if a.report_only:
+        with open(os.path.join(a.out_dir, "RESULTS_scale.json")) as f:
+            report = json.load(f)
+        print("\n".join(write(report, a.out_dir)))
+        return report
     with tempfile.TemporaryDirectory() as tmp:
         cmd, wall, trace, res = run(a.samples, a.P_dBm, tmp, a.every)
     mem = summarise(trace, wall)
@@ -88,35 +131,14 @@ def main(argv=None):
             series[name]["num_samples"] = s["num_samples"][0]
     import jax
 
+    args = sys.argv[1:] if argv is None else list(argv)
     report = {"generated": f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}",
-              "command": " ".join(["irsjax"] + cmd[1:]), "realisations": n, "wall_seconds": wall,
-              "per_second": n / wall, "memory": mem, "trace": trace, "series": series,
+              "script": " ".join(["python bench/scale_samples.py"] + args),
+              "command": " ".join(["irsjax"] + cmd[1:]), "P_dBm": a.P_dBm, "realisations": n,
+              "wall_seconds": wall, "per_second": n / wall, "memory": mem, "trace": trace, "series": series,
               "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "jax": jax.__version__,
                           "backend": jax.default_backend()}}
-    os.makedirs(a.out_dir, exist_ok=True)
-    with open(os.path.join(a.out_dir, "RESULTS_scale.json"), "w") as f:
-        json.dump(report, f, indent=1)
-    late = mem["after_first_tenth"] or {}
-    lines = ["# Scale in samples: 1e9 wiretap realisations on this machine", "",
-             f"Generated {report['generated']} by `python bench/scale_samples.py"
-             + ("" if argv is None and len(sys.argv) == 1 else " " + " ".join(sys.argv[1:] if argv is None else argv))
-             + "`.", "",
-             f"* run: `{report['command']}`",
-             f"* machine: {report['machine']['platform']}, {report['machine']['cpus']} CPU cores, backend "
-             f"{report['machine']['backend']}, jax {report['machine']['jax']}",
-             f"* **{n:,} realisations in {wall:,.0f} s** (wall, compilation and writing included): "
-             f"{n / wall:,.0f} realisations/s",
-             f"* resident memory (read every {a.every:g} s, {len(trace)} readings): peak {mem['peak_mib']:.0f} MiB; "
-             f"after the first tenth of the run from {late.get('first_mib', float('nan')):.0f} to "
-             f"{late.get('last_mib', float('nan')):.0f} MiB (min {late.get('min_mib', float('nan')):.0f}, "
-             f"max {late.get('max_mib', float('nan')):.0f})", "",
-             "| series | mean | std. error | 95 % CI |", "|---|---|---|---|"]
-    for name, s in series.items():
-        lines.append(f"| {name} | {s['mean']:.6g} | {s['std_err']:.3g} | "
-                     f"[{s.get('ci_low', float('nan')):.6g}, {s.get('ci_high', float('nan')):.6g}] |")
-    with open(os.path.join(a.out_dir, "RESULTS_scale.md"), "w") as f:
-        f.write("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    print("\n".join(write(report, a.out_dir)))
     return report
 
 

@@ -148,3 +148,25 @@ def test_lv_two_way_1e8_memory_within_10_percent_of_1e6():
     small, big = peak(10**6), peak(10**8)
     assert big <= 1.10 * small, (small, big)
     assert big < 2 * 1024 * 1024
+
+
+@pytest.mark.slow
+def test_scale_samples_bench_runs_and_reports(tmp_path):
+    """bench/scale_samples.py (the 1e9 run of bench/RESULTS_scale.md) at 2e5 realisations: it reports the
+    time, a memory trace and estimates whose random-phase SOP matches the closed form."""
+    import numpy as np
+
+    from irsjax.analysis.wiretap import sop_random_phases
+
+    bench = os.path.join(os.path.dirname(__file__), "..", "..", "bench", "scale_samples.py")
+    r = subprocess.run([sys.executable, bench, "--samples", "2e5", "--every", "0.2", "--out-dir", str(tmp_path)],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    rep = json.loads((tmp_path / "RESULTS_scale.json").read_text())
+    assert rep["realisations"] == 200_000 and rep["wall_seconds"] > 0 and rep["memory"]["samples"] > 0
+    gb, ge = WiretapConfig(K=32, P_dBm=10.0).mean_snrs()
+    e = rep["series"]["sop_random"]
+    assert e["num_samples"] == 200_000
+    assert abs(e["mean"] - float(sop_random_phases(gb, ge, 1.0))) < 5 * e["std_err"]
+    assert np.isfinite(rep["series"]["sop_aligned_conditional"]["mean"])
+    assert "exact closed form" in (tmp_path / "RESULTS_scale.md").read_text()
