@@ -16,8 +16,10 @@ For the 11-point power sweeps of ``wiretap`` (K = 32, -10..40 dBm) and ``lv-two-
   broadcasting; only means, no CIs), written from ``bench/numpy_reference.py``'s models;
 * **NumPy, point by point**: the reference redrawn per power.
 
-The lv-two-way rows include the scenario's Theorem 1 bound (topologies) on the irsjax side; the NumPy side
-computes only the Monte Carlo rates. Timings exclude compilation (each irsjax configuration is run once
+The lv-two-way rows include the scenario's Theorem 1 bound (float64 quadrature on 300 topologies per point,
+about 0.4 s a point here) on the irsjax side; the NumPy side computes only the Monte Carlo rates, as does the
+row "Monte Carlo only" (``--set topologies=1``: the bound on one topology).
+Timings exclude compilation (each irsjax configuration is run once
 at a small size first) and are best of ``--repeat``.
 """
 from __future__ import annotations
@@ -130,19 +132,24 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--repeat", type=int, default=2)
-    ap.add_argument("--out", default=os.path.join(HERE, "RESULTS_sweeps.md"))
+    ap.add_argument("--scale", type=int, default=1,
+                    help="multiply the realisations per point (other than 1: no point-by-point rows)")
+    ap.add_argument("--out", default=None, help="default bench/RESULTS_sweeps.md (--scale S: RESULTS_sweeps_xS.md)")
     a = ap.parse_args(argv)
-    n_w = 50_000 if a.quick else 200_000
-    n_lv = 20_000 if a.quick else 100_000
+    a.out = a.out or os.path.join(HERE, "RESULTS_sweeps.md" if a.scale == 1 else f"RESULTS_sweeps_x{a.scale}.md")
+    n_w = a.scale * (50_000 if a.quick else 200_000)
+    n_lv = a.scale * (20_000 if a.quick else 100_000)
     t_start = time.time()
     rows = []
     wt = {"P_dBm": ",".join(f"{p:g}" for p in WIRETAP_P), "K": "32"}
     lv = {"P_dBm": ",".join(f"{p:g}" for p in LV_P), "K": "32", "N": "10"}
+    lv_mc = dict(lv, topologies="1")  # what the NumPy side computes: the bound on one topology only (~1 ms)
     for shared in (True, False):  # compile once per configuration, outside the timings
         irsjax_sweep("wiretap", wt, 2048, shared)
         irsjax_sweep("lv-two-way", lv, 2048, shared)
     irsjax_sweep("wiretap", wt, 2048, True, "rbg")
     irsjax_sweep("lv-two-way", lv, 2048, True, "rbg")
+    irsjax_sweep("lv-two-way", lv_mc, 2048, True)
     res = {}
     for label, f in (
         ("wiretap | irsjax, shared draws (run_sweep)", lambda: irsjax_sweep("wiretap", wt, n_w, True)),
@@ -153,10 +160,14 @@ def main(argv=None):
         ("lv-two-way | irsjax, shared draws (run_sweep)", lambda: irsjax_sweep("lv-two-way", lv, n_lv, True)),
         ("lv-two-way | irsjax, shared draws, --prng rbg",
          lambda: irsjax_sweep("lv-two-way", lv, n_lv, True, "rbg")),
+        ("lv-two-way | irsjax, shared draws, Monte Carlo only (topologies=1)",
+         lambda: irsjax_sweep("lv-two-way", lv_mc, n_lv, True)),
         ("lv-two-way | irsjax, point by point", lambda: irsjax_sweep("lv-two-way", lv, n_lv, False)),
         ("lv-two-way | NumPy, shared draws", lambda: numpy_lv_shared(np.random.default_rng(0), n_lv, LV_P)),
         ("lv-two-way | NumPy, point by point", lambda: numpy_lv_per_point(np.random.default_rng(0), n_lv, LV_P)),
     ):
+        if a.scale != 1 and "point by point" in label:
+            continue  # minutes per row at 10x: the shared-draw rows are the comparison asked for
         res[label] = _best(f, a.repeat)
         print(f"{label}: {res[label]:.2f} s", flush=True)
     for model, n in (("wiretap", n_w), ("lv-two-way", n_lv)):
@@ -167,7 +178,8 @@ def main(argv=None):
     lines = [
         "# Power sweeps on shared draws", "",
         f"Generated {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC} by `python bench/bench_sweeps.py"
-        f"{' --quick' if a.quick else ''}` in {time.time() - t_start:.0f} s; best of {a.repeat}.", "",
+        f"{' --quick' if a.quick else ''}{f' --scale {a.scale}' if a.scale != 1 else ''}` "
+        f"in {time.time() - t_start:.0f} s; best of {a.repeat}.", "",
         f"* machine: {platform.machine()}, {os.cpu_count()} CPU cores; backend {jax.default_backend()}; "
         f"irsjax {irsjax.__version__}, jax {jax.__version__}, numpy {np.__version__}",
         f"* 11 powers per sweep; realisations per point: wiretap {n_w:,}, lv-two-way {n_lv:,} (every side)",
