@@ -41,7 +41,7 @@ import jax  # noqa: E402
 import irsjax  # noqa: E402
 from irsjax import scenario as S  # noqa: E402
 from irsjax.cli import load_scenario  # noqa: E402
-from numpy_reference import _cn, lv_two_way  # noqa: E402
+from numpy_reference import lv_two_way, wiretap  # noqa: E402
 
 WIRETAP_P = np.arange(-10.0, 41.0, 5.0)
 LV_P = np.arange(0.0, 51.0, 5.0)
@@ -57,35 +57,16 @@ def _best(f, repeat):
 
 
 # --------------------------------------------------------------------------- NumPy wiretap (MODELS.md 0.5)
-def _wiretap_gains(K):
-    c0 = 1e-3
-    d = lambda a, b: max(np.hypot(a[0] - b[0], a[1] - b[1]), 1.0)  # noqa: E731
-    s, irs, bob, eve = (0, 0), (40, 0), (45, 10), (45, -15)
-    return c0 * d(s, irs) ** -2.0, c0 * d(irs, bob) ** -2.5, c0 * d(irs, eve) ** -2.5
-
-
 def numpy_wiretap(rng, n, P_dBm, K=32, R_s=1.0, chunk=2**14):
     """Means of (ASR aligned, ASR random, SOP aligned, SOP random) for every power in ``P_dBm`` (one
     channel draw per realisation shared by all powers: broadcasting over the power axis)."""
-    b_si, b_ib, b_ie = _wiretap_gains(K)
-    rho = 10 ** ((np.asarray(P_dBm) + 90.0) / 10)[:, None]  # noise -90 dBm
     acc = np.zeros((4, len(P_dBm)))
     done = 0
-    vt = 2.0 ** R_s
     while done < n:
         m = min(chunk, n - done)
-        g_b, g_e = _cn(rng, (m, K)), _cn(rng, (m, K))
-        v_rd = np.exp(2j * np.pi * rng.random((m, K)))
-        los = np.sqrt(b_si)  # |h_k|; LoS phases drop out of aligned and random cascades
-        al_b = los * np.sqrt(b_ib) * np.sum(np.abs(g_b), axis=1)  # co-phased amplitude
-        v_al = np.exp(-1j * np.angle(g_b))
-        al_e = los * np.sqrt(b_ie) * np.sum(v_al * g_e, axis=1)
-        rd_b = los * np.sqrt(b_ib) * np.sum(v_rd * g_b, axis=1)
-        rd_e = los * np.sqrt(b_ie) * np.sum(v_rd * g_e, axis=1)
-        for i, (xb, xe) in enumerate(((al_b, al_e), (rd_b, rd_e))):
-            gb, ge = rho * np.abs(xb[None, :]) ** 2, rho * np.abs(xe[None, :]) ** 2
-            acc[i] += np.maximum(np.log2(1 + gb) - np.log2(1 + ge), 0).sum(axis=1)
-            acc[2 + i] += ((1 + gb) < vt * (1 + ge)).sum(axis=1)
+        out = wiretap(rng, m, K=K, P_dBm=np.asarray(P_dBm, float), R_s=R_s)
+        for i, k in enumerate(("sr_aligned", "sr_random", "out_aligned", "out_random")):
+            acc[i] += out[k].sum(axis=1)
         done += m
     return acc / n
 

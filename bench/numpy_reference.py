@@ -1,6 +1,6 @@
-"""Plain vectorised NumPy implementations of two irsjax models, written the way a researcher would.
+"""Plain vectorised NumPy implementations of three irsjax models, written the way a researcher would.
 
-They are independent of irsjax (MODELS.md sections 1 and 5 re-implemented from the text), so the
+They are independent of irsjax (MODELS.md sections 0.5, 1 and 5 re-implemented from the text), so the
 benchmark compares like with like and the test suite uses them as a cross-check of the JAX kernels.
 Sampling: NumPy's default PCG64 generator with its ziggurat normals; irsjax uses threefry counters with
 JAX's normal sampler. Different algorithms, the same distributions and the same model.
@@ -23,6 +23,33 @@ def _disc(rng, centre, radius, shape):
 
 def _dist(a, b):
     return np.maximum(np.linalg.norm(a - b, axis=-1), 1.0)
+
+
+def wiretap(rng, n, *, K=32, P_dBm=10.0, R_s=1.0, noise_dBm=-90.0):
+    """Reference wiretap (MODELS.md 0.5; S (0,0), IRS (40,0), Bob (45,10), Eve (45,-15), c0 = -30 dB, exponents
+    2 and 2.5): secrecy rates and outage indicators of ``n`` realisations with phases aligned to Bob and with
+    random phases. ``P_dBm`` a scalar: arrays ``(n,)``; an array of powers: ``(len(P_dBm), n)``, every power
+    on the same draws (broadcasting)."""
+    c0 = 1e-3
+    d = lambda a, b: max(np.hypot(a[0] - b[0], a[1] - b[1]), 1.0)  # noqa: E731
+    s, irs, bob, eve = (0, 0), (40, 0), (45, 10), (45, -15)
+    b_si, b_ib, b_ie = c0 * d(s, irs) ** -2.0, c0 * d(irs, bob) ** -2.5, c0 * d(irs, eve) ** -2.5
+    P = np.asarray(P_dBm, float)
+    rho = (10 ** ((P - noise_dBm) / 10))[..., None]
+    g_b, g_e = _cn(rng, (n, K)), _cn(rng, (n, K))
+    v_rd = np.exp(2j * np.pi * rng.random((n, K)))
+    los = np.sqrt(b_si)  # |h_k|; the LoS phases drop out of the aligned and random cascades
+    al_b = los * np.sqrt(b_ib) * np.sum(np.abs(g_b), axis=1)  # co-phased amplitude
+    al_e = los * np.sqrt(b_ie) * np.sum(np.exp(-1j * np.angle(g_b)) * g_e, axis=1)
+    rd_b = los * np.sqrt(b_ib) * np.sum(v_rd * g_b, axis=1)
+    rd_e = los * np.sqrt(b_ie) * np.sum(v_rd * g_e, axis=1)
+    vt = 2.0 ** R_s
+    out = {}
+    for name, xb, xe in (("aligned", al_b, al_e), ("random", rd_b, rd_e)):
+        gb, ge = rho * np.abs(xb) ** 2, rho * np.abs(xe) ** 2
+        out["sr_" + name] = np.maximum(np.log2(1 + gb) - np.log2(1 + ge), 0)
+        out["out_" + name] = ((1 + gb) < vt * (1 + ge)).astype(float)
+    return out
 
 
 def lv_two_way(rng, n, *, K=32, N=10, P_dBm=30.0, sigma0_dBm=-70.0, sigmal_dBm=-40.0, alpha=4.0,

@@ -3,7 +3,8 @@
     python bench/run_bench.py                 # full table (CPU: a few minutes) -> bench/RESULTS.md
     python bench/run_bench.py --quick         # smaller sample counts
 
-Realisations per second of the ``lv-two-way`` (MODELS.md 1) and ``ris-scheduling`` (MODELS.md 5)
+Realisations per second of the ``wiretap`` (MODELS.md 0.5), ``lv-two-way`` (MODELS.md 1) and
+``ris-scheduling`` (MODELS.md 5)
 kernels for K (IRS elements) in {16, 32, 64, 256} and several irsjax batch sizes. Both sides compute
 the same model on the same number of realisations; the NumPy side processes chunks of ``numpy_chunk``
 realisations (larger chunks run out of cache/memory). Timings exclude JIT compilation (one warm-up call
@@ -32,7 +33,7 @@ import jaxlib  # noqa: E402
 
 import irsjax  # noqa: E402
 from irsjax import montecarlo  # noqa: E402
-from numpy_reference import lv_two_way, ris_scheduling_sop  # noqa: E402
+from numpy_reference import lv_two_way, ris_scheduling_sop, wiretap  # noqa: E402
 
 
 def _time(f, repeat=1):
@@ -64,6 +65,20 @@ def bench_irsjax(fn, n, batch, args):
     key = jax.random.key(0)
     montecarlo.estimate(fn, key, min(n, batch), args=args, batch_size=batch)  # compile
     return _time(lambda: montecarlo.estimate(fn, key, n, args=args, batch_size=batch))
+
+
+def wiretap_rows(Ks, n, batches, chunk):
+    from irsjax.systems.wiretap import WiretapConfig
+
+    rows = []
+    for K in Ks:
+        t_np = bench_numpy(wiretap, n, chunk, K=K, P_dBm=10.0)
+        for rng in ("pcg", "threefry"):
+            for b in batches:
+                t = bench_irsjax(WiretapConfig(K=K, P_dBm=10.0, rng=rng), n, b, ())
+                rows.append(("wiretap", K, f"irsjax ({rng})", b, n, t, n / t, t_np / t))
+        rows.append(("wiretap", K, "numpy", chunk, n, t_np, n / t_np, 1.0))
+    return rows
 
 
 def lv_rows(Ks, n, batches, chunk):
@@ -104,7 +119,7 @@ def main(argv=None):
     batches = [2**13, 2**15] if a.quick else [2**12, 2**14, 2**16]
     chunk = 2**12
     t0 = time.time()
-    rows = lv_rows(Ks, n, batches, chunk)
+    rows = wiretap_rows(Ks, n, batches, chunk) + lv_rows(Ks, n, batches, chunk)
     try:
         rows += sched_rows(Ks, n, batches, chunk)
     except (ImportError, AttributeError) as e:  # the scheduling kernel is optional for this script
@@ -121,7 +136,8 @@ def main(argv=None):
         f"python {platform.python_version()}",
         f"* realisations per measurement: {n:,} (same count on both sides); NumPy chunk {chunk:,}",
         "* speed-up = NumPy time / irsjax time for the same kernel, K and sample count; timings exclude compilation",
-        "* lv-two-way: Fig. 1 point (N = 10 pairs, P = 30 dBm), all three schemes; ris-scheduling: N RIS elements "
+        "* wiretap: P = 10 dBm, aligned and random phases (irsjax also the conditional SOP); "
+        "lv-two-way: Fig. 1 point (N = 10 pairs, P = 30 dBm), all three schemes; ris-scheduling: N RIS elements "
         "(column K), 4 users, 2 eavesdroppers, rho = 100 dB (NumPy: SS and OS only; irsjax also SE, ME and the "
         "conditional estimators)",
         "", "| kernel | K | implementation | batch | realisations | seconds | realisations/s | speed-up vs NumPy |",
