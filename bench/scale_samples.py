@@ -59,10 +59,10 @@ def run(samples, P_dBm, out, every):
     return cmd, wall, trace, res
 
 
-def summarise(trace, wall):
+def summarise(trace, wall, every):
     """Resident memory after the first tenth of the run: first, last and max (MiB), and the growth."""
     late = [r for t, r in trace if t >= 0.1 * wall] or [r for _, r in trace]
-    return {"samples": len(trace), "every_s": None, "peak_mib": max(r for _, r in trace) if trace else None,
+    return {"readings": len(trace), "every_s": every, "peak_mib": max(r for _, r in trace) if trace else None,
             "after_first_tenth": {"first_mib": late[0], "last_mib": late[-1], "max_mib": max(late),
                                   "min_mib": min(late), "growth_mib": late[-1] - late[0]} if late else None}
 
@@ -87,7 +87,7 @@ def write(report, out_dir):
              f"{report['machine']['backend']}, jax {report['machine']['jax']}",
              f"* **{n:,} realisations in {wall:,.0f} s** (wall, compilation and writing included): "
              f"{n / wall:,.0f} realisations/s",
-             f"* resident memory (read every {mem['every_s']:g} s, {mem['samples']} readings): peak "
+             f"* resident memory (read every {mem['every_s']:g} s, {mem['readings']} readings): peak "
              f"{mem['peak_mib']:.0f} MiB; after the first tenth of the run from {late.get('first_mib', nan):.0f} "
              f"to {late.get('last_mib', nan):.0f} MiB (min {late.get('min_mib', nan):.0f}, max "
              f"{late.get('max_mib', nan):.0f})"]
@@ -119,8 +119,7 @@ def main(argv=None):
         return report
     with tempfile.TemporaryDirectory() as tmp:
         cmd, wall, trace, res = run(a.samples, a.P_dBm, tmp, a.every)
-    mem = summarise(trace, wall)
-    mem["every_s"] = a.every
+    mem = summarise(trace, wall, a.every)
     n = int(a.samples)
     series = {}
     for name, s in res["series"].items():

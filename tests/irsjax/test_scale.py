@@ -163,7 +163,7 @@ def test_scale_samples_bench_runs_and_reports(tmp_path):
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
     rep = json.loads((tmp_path / "RESULTS_scale.json").read_text())
-    assert rep["realisations"] == 200_000 and rep["wall_seconds"] > 0 and rep["memory"]["samples"] > 0
+    assert rep["realisations"] == 200_000 and rep["wall_seconds"] > 0 and rep["memory"]["readings"] > 0
     gb, ge = WiretapConfig(K=32, P_dBm=10.0).mean_snrs()
     e = rep["series"]["sop_random"]
     assert e["num_samples"] == 200_000
