@@ -297,7 +297,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="no progress display (warnings and errors still go to stderr)")
     r.add_argument("--compile-cache", default=None, metavar="DIR",
                    help="persistent XLA compilation cache (default: $IRSJAX_COMPILE_CACHE or "
-                        "~/.cache/irsjax/jax; 'off' disables it): a repeated command does not compile again")
+                        "~/.cache/irsjax/jax; 'off' disables it): a repeated command does not compile again, nor "
+                        "trace the engine's program (kept in DIR/irsjax-programs)")
     r.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     pl = sub.add_parser("plot", help="redraw figure.png from results.json")
     pl.add_argument("dir", metavar="DIR")

@@ -145,6 +145,9 @@ class _Static:
     def __hash__(self):
         return self._hash
 
+    def __repr__(self):  # printed inside tree definitions that hold it: the program cache keys on it
+        return f"_Static({self.treedef}, {self.mask}, {self.rest!r})"
+
     def __eq__(self, other):
         return (isinstance(other, _Static) and self.treedef == other.treedef and self.mask == other.mask
                 and all(_same(a, b) for a, b in zip(self.rest, other.rest)))

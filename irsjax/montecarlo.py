@@ -306,7 +306,7 @@ def _fold(log_mask, carry, blk):
     return (jnp.where(keep, n, n_a), jnp.where(keep, hi2, hi), jnp.where(keep, lo2, lo), jnp.where(keep, m2n, m2)), None
 
 
-@_compile.jit(static_argnames=("static_fn", "layout", "log_mask", "chunk"))
+@_compile.jit(static_argnames=("static_fn", "layout", "log_mask", "chunk"), program_cache=True)
 def _run_batch(static_fn, layout, log_mask, chunk, leaves, key, first_block, num_chunks, full_blocks, remainder,
                n_done, hi, lo, m2):
     """Evaluate ``num_chunks`` chunks of ``chunk`` blocks from ``first_block`` and fold them in (one device).
@@ -622,15 +622,19 @@ def _statistic_shapes(fn, args, static_fn, leaves, key) -> dict:
     avals = tuple((np.shape(v), jnp.result_type(v), isinstance(v, (float, complex))) for v in leaves)
     ck = (static_fn, avals, key.dtype, jax.config.jax_enable_x64)
     if ck not in _SHAPE_CACHE:
-        out = jax.eval_shape(lambda k: fn(k, *args), key)
-        if not isinstance(out, Mapping) or not out:
-            raise TypeError("fn must return a non-empty dict {name: array}")
-        for nm, v in out.items():
-            if not jnp.issubdtype(v.dtype, jnp.number) or jnp.issubdtype(v.dtype, jnp.complexfloating):
-                raise TypeError(f"statistic '{nm}' must be real, got dtype {v.dtype}")
+        def shapes():
+            out = jax.eval_shape(lambda k: fn(k, *args), key)
+            if not isinstance(out, Mapping) or not out:
+                raise TypeError("fn must return a non-empty dict {name: array}")
+            for nm, v in out.items():
+                if not jnp.issubdtype(v.dtype, jnp.number) or jnp.issubdtype(v.dtype, jnp.complexfloating):
+                    raise TypeError(f"statistic '{nm}' must be real, got dtype {v.dtype}")
+            return [[nm, list(v.shape)] for nm, v in out.items()]
+
         if len(_SHAPE_CACHE) > 256:
             _SHAPE_CACHE.clear()
-        _SHAPE_CACHE[ck] = {nm: tuple(v.shape) for nm, v in out.items()}
+        found = _compile.memo("montecarlo.statistic_shapes", {"fn": static_fn}, (leaves, key), shapes)
+        _SHAPE_CACHE[ck] = {nm: tuple(shape) for nm, shape in found}
     return dict(_SHAPE_CACHE[ck])
 
 
@@ -960,8 +964,10 @@ def memory_estimate(fn, key, *, args: tuple = (), batch_size: int | None = None,
     dev = str(jax.local_devices()[0])
     realisations = chunk * BLOCK
     if compile is not True:
-        jaxpr = jax.make_jaxpr(lambda k: fn(k, *args))(key)
-        upper = _jaxpr_bytes(jaxpr.jaxpr) * realisations
+        leaves, static_fn = split_dynamic((fn, args))
+        per_realisation = _compile.memo("montecarlo.jaxpr_bytes", {"fn": static_fn}, (leaves, key),
+                                        lambda: _jaxpr_bytes(jax.make_jaxpr(lambda k: fn(k, *args))(key).jaxpr))
+        upper = per_realisation * realisations
         if compile is False or avail is None or upper <= avail // 2:
             return MemoryEstimate(int(upper), realisations, "upper bound", avail, dev)
     leaves, static_fn = split_dynamic((fn, args))

@@ -45,13 +45,12 @@ of drawing every ``h_n, g_n, h_ne, g_ne`` and discarding the unused ones.
 """
 from __future__ import annotations
 
-from functools import partial
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 
-from irsjax import channels, geometry, units
+from irsjax import _compile, channels, geometry, units
 from irsjax.analysis import two_way as analysis
 from irsjax.config import (check_choice, check_finite, check_point, check_positive, check_size, config,
                            merge_dynamic, split_dynamic, static)
@@ -416,7 +415,7 @@ def latin_hypercube(key, num, dim, dtype=None):
     return jnp.minimum(u, 1.0 - jnp.finfo(dt).epsneg)
 
 
-@partial(jax.jit, static_argnums=(0, 1, 2, 3))
+@_compile.jit(static_argnums=(0, 1, 2, 3), program_cache=True, options=False)
 def _lower_bound_jit(static_cfg, T, methods, M, leaves, key):
     cfg = merge_dynamic(leaves, static_cfg)
     u = latin_hypercube(key, T, 4 * cfg.N).reshape(T, cfg.N, 4)  # Latin-hypercube user drops

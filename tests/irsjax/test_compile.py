@@ -1,5 +1,7 @@
 """The engine's programs are compiled without XLA:CPU's YNNPACK fusions (one of them segfaulted the fbr-maxmin
-fig5 run; see irsjax/_compile.py), only on CPU, and a user's XLA_FLAGS or IRSJAX_XLA_CPU_DEFAULTS=0 wins."""
+fig5 run; see irsjax/_compile.py), only on CPU, and a user's XLA_FLAGS or IRSJAX_XLA_CPU_DEFAULTS=0 wins. The program
+cache keeps traced programs across processes without changing a number."""
+import json
 import os
 import subprocess
 import sys
@@ -71,3 +73,90 @@ def test_jit_works_inside_grad_jit_and_vmap():
     est = jax.grad(lambda s: montecarlo.mean(lambda k, s: {"v": s * jax.random.normal(k) ** 2},
                                              jax.random.key(0), 512, args=(s,))["v"])(2.0)
     assert np.isfinite(float(est))
+
+
+# --------------------------------------------------------------------------- program cache
+_PROGRAM_SCRIPT = r"""
+import json, sys
+import jax
+if sys.argv[1] != "off":
+    jax.config.update("jax_compilation_cache_dir", sys.argv[1])
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+from irsjax import montecarlo
+from irsjax.systems.two_way import TwoWayConfig, lower_bound
+from irsjax.systems.wiretap import WiretapConfig
+
+traced = [0]
+plain_call = WiretapConfig.__call__
+def counted(self, key):  # runs only while tracing: counts the traces of the per-realisation function
+    traced[0] += 1
+    return plain_call(self, key)
+WiretapConfig.__call__ = counted
+cfg = WiretapConfig(K=8, P_dBm=float(sys.argv[2]))
+mem = montecarlo.memory_estimate(cfg, jax.random.key(0))
+est = montecarlo.estimate(cfg, jax.random.key(1), 3000, devices=1)
+bound = lower_bound(TwoWayConfig(K=8, N=2, P_dBm=40.0), jax.random.key(2), 4, methods=("paper",))
+print(json.dumps({"traced": traced[0], "bytes": mem.bytes, "bound": bound["paper"]["sum"],
+                  "means": {k: [float(v.mean), float(v.std_err)] for k, v in est.items()}}))
+"""
+
+
+def _program_run(cache, power="10.0"):
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    out = subprocess.run([sys.executable, "-c", _PROGRAM_SCRIPT, str(cache), power], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_program_cache_skips_tracing_in_a_new_process_with_the_same_numbers(tmp_path):
+    """First process: traces and keeps the programs; a second one (another power: a new leaf value, same
+    program) traces nothing and gives, at the first power, bit-identical numbers to a run without the cache."""
+    first = _program_run(tmp_path)
+    assert first["traced"] > 0
+    kept = sorted(p.suffix for p in (tmp_path / _compile.PROGRAMS).iterdir())
+    assert kept.count(".stablehlo") == 2 and kept.count(".json") == 2, kept  # engine + bound; shapes + memory
+    again = _program_run(tmp_path)
+    assert again["traced"] == 0
+    other = _program_run(tmp_path, "20.0")
+    assert other["traced"] == 0 and other["means"] != again["means"]
+    off = _program_run("off")
+    assert off["traced"] > 0
+    for run in (again, off):
+        assert run["means"] == first["means"] and run["bound"] == first["bound"] and run["bytes"] == first["bytes"]
+
+
+def test_program_key_sees_statics_shapes_sources_and_settings(monkeypatch):
+    from irsjax.config import split_dynamic
+    from irsjax.systems.wiretap import WiretapConfig
+
+    def key(cfg, fingerprint="a"):
+        monkeypatch.setattr(_compile, "source_fingerprint", lambda: fingerprint)
+        leaves, static = split_dynamic(cfg)
+        return _compile.program_key("t.f", {"fn": static}, (leaves, jax.random.key(0)), None)
+
+    base = key(WiretapConfig(K=8))
+    assert base is not None and base == key(WiretapConfig(K=8, P_dBm=3.0))  # a new leaf value: same program
+    assert len({base, key(WiretapConfig(K=9)), key(WiretapConfig(K=8, rng="threefry")),
+                key(WiretapConfig(K=8), fingerprint="b")}) == 4
+    with jax.enable_x64(True):
+        assert key(WiretapConfig(K=8)) != base
+    assert _compile.program_key("t.f", {"fn": lambda x: x}, (), None) is None  # a function: no stable name
+    assert _compile.program_key(_reduce_and_dot, {}, (), None) is None  # a program from outside irsjax
+    leaves, static = split_dynamic(jax.tree_util.Partial(abs, 1.0))  # a node type of another package
+    assert _compile.program_key("t.f", {"fn": static}, (leaves,), None) is None
+
+
+def test_memo_computes_once_per_key_and_not_without_a_cache(monkeypatch, tmp_path):
+    calls = []
+    compute = lambda: calls.append(1) or {"n": len(calls)}  # noqa: E731
+    monkeypatch.setattr(_compile, "program_cache_dir", lambda: None)
+    assert _compile.memo("t.m", {"k": 1}, (), compute) == {"n": 1}
+    assert _compile.memo("t.m", {"k": 1}, (), compute) == {"n": 2}  # no cache: computed every time
+    monkeypatch.setattr(_compile, "program_cache_dir", lambda: str(tmp_path))
+    assert _compile.memo("t.m", {"k": 1}, (), compute) == {"n": 3}
+    assert _compile.memo("t.m", {"k": 1}, (), compute) == {"n": 3}
+    assert _compile.memo("t.m", {"k": 2}, (), compute) == {"n": 4}
+    for p in tmp_path.iterdir():  # a partial file is a miss, not an error
+        p.write_text("{")
+    assert _compile.memo("t.m", {"k": 1}, (), compute) == {"n": 5}
