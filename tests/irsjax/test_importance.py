@@ -84,11 +84,12 @@ def test_cover_probability_is_exact_for_independent_gamma_powers():
     thresholds; L = 1 is the single gamma tail, one user the first-eavesdropper-that-beats-it sum."""
     from irsjax.systems.scheduling import log_cover_probability
     rng = np.random.default_rng(4)
+    cover = jax.jit(log_cover_probability, static_argnums=0)  # one program per shape, not one per operation
     for L, K, d in ((1, 3, 2), (2, 4, 1), (3, 3, 2), (2, 1, 4)):
         t = rng.exponential(2.0, size=(L, K))
         t[0, 0] = np.inf
         t[-1, -1] = 0.0
-        got = float(jnp.exp(log_cover_probability(d, jnp.asarray(t, jnp.float32))))
+        got = float(jnp.exp(cover(d, jnp.asarray(t, jnp.float32))))
         s = rng.gamma(d, size=(2**20, L))
         want = np.mean(np.all(np.any(s[:, :, None] >= t[None], axis=1), axis=1))
         se = math.sqrt(want * (1 - want) / s.shape[0])
@@ -98,7 +99,7 @@ def test_cover_probability_is_exact_for_independent_gamma_powers():
         if K == 1:
             q = sps.gammaincc(d, t[:, 0])
             assert math.isclose(got, 1 - np.prod(1 - q), rel_tol=1e-5)
-    deep = float(log_cover_probability(2, jnp.full((2, 2), 400.0, jnp.float32)))  # 1 - (1 - Q(2, 400))^2 ~ e^-393
+    deep = float(cover(2, jnp.full((2, 2), 400.0, jnp.float32)))  # 1 - (1 - Q(2, 400))^2 ~ e^-393
     assert abs(deep - (-400.0 + math.log(401.0) + math.log(2.0))) < 1e-3 * 400
 
 
@@ -110,12 +111,12 @@ def test_aligned_direction_weights_average_to_one_and_keep_uniform_means():
     kr, kc, ks = jax.random.split(jax.random.key(40), 3)
     rmat = jnp.triu(jax.lax.complex(jax.random.normal(kr, (d, K)), jax.random.normal(kc, (d, K))))
     c = jnp.asarray([8.0, 10.0, 12.0, 20.0], jnp.float32)
-    q, s = aligned_directions(rmat, c, _subsets(K), (1.0,))
+    q, s = jax.jit(aligned_directions, static_argnums=(2, 3))(rmat, c, _subsets(K), (1.0,))
     assert q.shape == (15, d) and bool(jnp.all(s >= 1.0)) and float(jnp.max(s)) > 10.0
     # q_S beats every user of S at least as cheaply as the plain sum of its columns would
     full = jnp.abs(jnp.sum(jnp.conj(rmat) * q[-1][:, None], axis=0)) ** 2
     assert float(jnp.min(full / c)) > 0.0
-    u, lw = jax.vmap(sample_aligned_direction, in_axes=(0, None, None, None))(
+    u, lw = jax.jit(jax.vmap(sample_aligned_direction, in_axes=(0, None, None, None)))(
         jax.random.split(ks, 2**16), q, s, jnp.float32(0.5))
     w = np.exp(np.asarray(lw, np.float64))
     x = np.abs(np.asarray(u[:, 0])) ** 2
@@ -162,7 +163,7 @@ def test_triangular_factor_matches_numpy_qr_without_lapack():
     rng = np.random.default_rng(5)
     for n, k in ((32, 4), (4, 4), (3, 5)):
         x = (rng.normal(size=(6, n, k)) + 1j * rng.normal(size=(6, n, k))).astype(np.complex64)
-        r = np.asarray(jax.vmap(triangular_factor)(jnp.asarray(x)))
+        r = np.asarray(jax.jit(jax.vmap(triangular_factor))(jnp.asarray(x)))
         assert r.shape == (6, min(n, k), k) and np.all(np.tril(r, -1)[..., : min(n, k), :] == 0)
         want = np.abs(np.linalg.qr(x.astype(np.complex128))[1])  # |R| is unique up to row phases
         assert np.allclose(np.abs(r), want, atol=2e-5 * np.abs(want).max()), (n, k)
