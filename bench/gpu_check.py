@@ -9,7 +9,7 @@
    the same key must be bit-identical (the engine's guarantee; a realisation never depends on the batch).
 3. Throughput (realisations/s, compilation excluded: one warm-up call of the same program, then a timed
    call with ``block_until_ready`` semantics, i.e. the estimate is on the host) of wiretap, lv-two-way (each
-   PRNG: pcg, threefry) and ris-scheduling for K = 32, 256, 1024 RIS elements.
+   PRNG: pcg, threefry) and ris-scheduling (both PRNGs) for K = 32, 256, 1024 RIS elements.
 4. Big runs: ``--big`` (default 1e9) realisations of wiretap (K = 32) and lv-two-way (K = 32, pcg), capped
    at ``--big-seconds`` of estimated run time each (the cap and the realisations actually run are recorded).
 """
@@ -64,7 +64,8 @@ def _systems(K):
         "wiretap (threefry)": WiretapConfig(K=K, P_dBm=0.0, rng="threefry"),
         "lv-two-way (pcg)": TwoWayConfig(K=K, N=10, P_dBm=30.0, rng="pcg"),
         "lv-two-way (threefry)": TwoWayConfig(K=K, N=10, P_dBm=30.0, rng="threefry"),
-        "ris-scheduling (threefry)": SchedulingSystem(N=K, K=4, L=2, rho_dB=100.0, noma=False),
+        "ris-scheduling (pcg)": SchedulingSystem(N=K, K=4, L=2, rho_dB=100.0, noma=False, rng="pcg"),
+        "ris-scheduling (threefry)": SchedulingSystem(N=K, K=4, L=2, rho_dB=100.0, noma=False, rng="threefry"),
     }
 
 

@@ -10,8 +10,8 @@ the same model on the same number of realisations; the NumPy side processes chun
 realisations (larger chunks run out of cache/memory). Timings exclude JIT compilation (one warm-up call
 of the same shapes) and include everything else (random numbers, metrics, accumulation).
 Sampling algorithms differ: NumPy uses PCG64 + ziggurat normals; irsjax lv-two-way uses a
-threefry-seeded pcg4d hash stream (``rng="pcg"``, default) or threefry (``rng="threefry"``), and
-ris-scheduling uses threefry. The phase-design table (gradient method vs cvxpy SDR) is produced by
+threefry-seeded pcg4d hash stream (``rng="pcg"``, default) or threefry (``rng="threefry"``), and so do
+wiretap and ris-scheduling (both rows each). The phase-design table (gradient method vs cvxpy SDR) is produced by
 ``bench/bench_sdr.py`` and merged below when its results file exists.
 """
 from __future__ import annotations
@@ -101,9 +101,10 @@ def sched_rows(Ns, n, batches, chunk):
     rows = []
     for N in Ns:
         t_np = bench_numpy(ris_scheduling_sop, n, chunk, N=N, K=4, L=2, rho_dB=100.0)
-        for b in batches:
-            t = bench_irsjax(SchedulingSystem(N=N, K=4, L=2, rho_dB=100.0, noma=False), n, b, ())
-            rows.append(("ris-scheduling", N, "irsjax (threefry)", b, n, t, n / t, t_np / t))
+        for rng in ("pcg", "threefry"):
+            for b in batches:
+                t = bench_irsjax(SchedulingSystem(N=N, K=4, L=2, rho_dB=100.0, noma=False, rng=rng), n, b, ())
+                rows.append(("ris-scheduling", N, f"irsjax ({rng})", b, n, t, n / t, t_np / t))
         rows.append(("ris-scheduling", N, "numpy", chunk, n, t_np, n / t_np, 1.0))
     return rows
 

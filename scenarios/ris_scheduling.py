@@ -33,8 +33,8 @@ from irsjax.systems.scheduling import RelaySystem, SchedulingGeometry, Schedulin
 
 PAPER_N_STAR = 53  # Remark 11: SS needs ~53 elements to beat R-DL at 2.4 GHz
 N_STAR_FREQS = (2.4, 5.0, 28.0)
-# every float parameter: the fading law depends only on N, K, L (and links), so the points of a sweep
-# over any of these share one Monte Carlo pass (the runner stacks the differing leaves and vmaps over them)
+# every float parameter: the fading draws depend only on the key, N, K, L, links and rng, so the points of a
+# sweep over any of these share one Monte Carlo pass (the runner stacks the differing leaves and vmaps over them)
 SHARED_DRAWS = ("rho_dB", "R_th", "f_GHz", "x_E", "y_E", "x_U", "y_U", "y_S", "x_R", "G_dB")
 
 PARAMS = (
@@ -55,6 +55,9 @@ PARAMS = (
     Param("G_dB", 0.0, "dBi", "antenna gain Gt = Gr", minimum=-50.0, maximum=50.0),
     Param("links", "both", "", "Monte Carlo model: full (shared S-RIS link), independent (analysis' "
           "idealisation) or both", kind=str, choices=("both", "full", "independent"), sweepable=False),
+    Param("rng", "pcg", "", "per-realisation uniform stream of the RIS Monte Carlo (pcg: fast counter hash, real "
+          "arithmetic; threefry: jax.random, complex pipeline)", kind=str, choices=("pcg", "threefry"),
+          sweepable=False),
     Param("q_terms", 4, "", "terms n of the Q-function approximation in Theorem 1", kind=int, minimum=1,
           maximum=12, sweepable=False),
     Param("is_samples", 0, "", "realisations of the rare-outage estimator OS_is / SS_is (full model: eavesdroppers' "
@@ -110,7 +113,7 @@ def system(params, links="full", **kw) -> SchedulingSystem:
     """The per-realisation RIS system at ``params`` (every float a leaf: new values never recompile)."""
     return SchedulingSystem(N=int(params["N"]), K=int(params["K"]), L=int(params["L"]),
                             rho_dB=float(params["rho_dB"]), R_th=float(params["R_th"]), geometry=geometry(params),
-                            links=links, **kw)
+                            links=links, rng=str(params["rng"]), **kw)
 
 
 def relay_system(params) -> RelaySystem:

@@ -15,6 +15,7 @@ import jax.numpy as jnp
 from irsjax import montecarlo
 from irsjax.analysis import scheduling as an
 from irsjax.config import replace
+from irsjax.systems import scheduling as sched
 from irsjax.systems.scheduling import RelaySystem, SchedulingGeometry, SchedulingSystem
 
 GEO = SchedulingGeometry()
@@ -70,6 +71,8 @@ def test_geometry_path_losses_follow_eq_0_1():
         RelaySystem(R_th=0.0)
     with pytest.raises(ValueError, match="geometry"):
         SchedulingSystem(geometry=(0.0, 10.0))
+    with pytest.raises(ValueError, match="rng must be one of"):
+        SchedulingSystem(rng="mt19937")
 
 
 def test_conditional_agrees_with_plain_and_orderings(full_est):
@@ -189,3 +192,81 @@ def test_rare_event_conditional_estimator_full_size():
     print(f"\ncond_SS={c.mean:.4e} rel_err={c.rel_error:.4f} VR={vr:.3e} plain events={plain.events} "
           f"cond_ME={e['log_cond_ME'].mean:.4e} out_ME={e['out_ME'].mean:.4e}")
     assert vr > 1e4
+
+
+def _pipeline(cfg, key):
+    """The complex pipeline (magnitudes, co-phasing, cascades, indicators, conditional SOPs, NOMA) on the draws
+    of ``sample(key, cfg)``."""
+    ch = sched.sample(key, cfg)
+    su, se = cfg.snrs()
+    r_th = jnp.asarray(cfg.R_th, su.dtype)
+    mag = sched.magnitudes(ch)
+    phase = sched.co_phasing(ch)
+    ks = sched.schedule_ss(mag)
+    gU = su * mag.amplitude ** 2
+    gE = se * jnp.abs(sched.eavesdropper_cascades(ch, phase)) ** 2
+    res = sched.outage_indicators(gU, gE, ks, r_th)
+    independent = cfg.links == "independent"
+    res.update(sched.conditional_outages(gU, mag.eve_energy * se, ks, jnp.exp2(r_th), cfg.L, independent))
+    if not independent:
+        res["out_NOMA"] = sched.noma_outage(ch, phase, gU, gE[:, ks], ks, su, r_th, cfg.alpha_grid)
+    return res
+
+
+def test_fast_pcg_kernel_equals_the_complex_pipeline_on_the_same_draws():
+    """``cfg(key)`` with ``rng="pcg"`` evaluates magnitudes and phasors in real arithmetic; it must give the
+    statistics of the complex pipeline on ``sample(key, cfg)`` (float64), with full and independent links, at a
+    power with frequent and one with rare outages; the magnitude-only path gives the same ``log_cond_*``."""
+    @jax.jit  # the config is an argument: one compile per structure
+    def all_three(cfg, keys):
+        return (jax.vmap(cfg)(keys), jax.vmap(lambda k: _pipeline(cfg, k))(keys),
+                jax.vmap(replace(cfg, conditional_only=True))(keys))
+
+    seen = set()
+    with jax.enable_x64(True):
+        keys = jax.random.split(jax.random.key(17), 256)
+        for links in ("full", "independent"):
+            for rho in (105.0, 125.0):
+                cfg = SchedulingSystem(N=7, K=3, L=2, rho_dB=rho, links=links, rng="pcg")
+                fast, ref, lean = all_three(cfg, keys)
+                assert set(fast) == set(ref), (set(fast), set(ref))
+                for name in ref:
+                    a, b = np.asarray(fast[name]), np.asarray(ref[name])
+                    assert a.dtype == np.float64
+                    if name.startswith("out_"):
+                        np.testing.assert_array_equal(a, b, err_msg=f"{links} {rho} {name}")
+                        seen.update(f"{name}={v:g}" for v in np.unique(a))
+                    else:
+                        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12, err_msg=f"{links} {rho} {name}")
+                for name in lean:
+                    np.testing.assert_allclose(np.asarray(lean[name]), np.asarray(fast[name]), rtol=1e-12,
+                                               err_msg=f"{links} {rho} lean {name}")
+    assert {f"out_{s}={v}" for s in ("SE", "ME", "SS", "OS", "NOMA") for v in (0, 1)} <= seen, seen
+    # the channels are complex Gaussian, the S-RIS channel shared by users and eavesdroppers with full links
+    ch = sched.sample(keys[0], SchedulingSystem(N=7, K=3, L=2))
+    assert bool(jnp.all(ch.h == ch.h_e)) and ch.g.dtype == jnp.complex64
+    assert [v.shape for v in ch] == [(7,), (3, 7), (7,), (2, 7)]
+    ch = sched.sample(keys[0], SchedulingSystem(N=7, K=3, L=2, links="independent"))
+    assert [v.shape for v in ch] == [(3, 7), (3, 7), (3, 7), (3, 2, 7)]
+
+
+@pytest.mark.slow
+def test_pcg_and_threefry_draw_the_same_law():
+    """Every mean of the pcg kernel (full model with NOMA, independent links, magnitude-only) agrees with the
+    jax.random reference path (independent draws) within 4 combined standard errors, each statistic resolved;
+    the pcg channels are CN(0, 1)."""
+    n = 2**16
+    for kw, probs in (({}, PROBS), ({"links": "independent"}, PROBS[:4]), ({"conditional_only": True}, ())):
+        est = {rng: montecarlo.estimate(SchedulingSystem(N=16, K=4, L=2, rho_dB=125.0, rng=rng, **kw),
+                                        jax.random.key(29), n, probabilities=probs) for rng in ("pcg", "threefry")}
+        assert set(est["pcg"]) == set(est["threefry"])
+        for name in est["pcg"]:
+            a, b = est["pcg"][name], est["threefry"][name]
+            assert min(a.std_err, b.std_err) > 0, (kw, name)
+            assert close(a, b), (kw, name, a.mean, b.mean, a.std_err, b.std_err)
+    cfg = SchedulingSystem(N=16, K=4, L=2, links="independent")
+    ch = jax.vmap(lambda k: sched.sample(k, cfg))(jax.random.split(jax.random.key(5), 20_000))
+    for name, v in zip(ch._fields, ch):
+        assert float(jnp.mean(jnp.abs(v) ** 2)) == pytest.approx(1.0, rel=0.01), name
+        assert abs(complex(jnp.mean(v))) < 0.01, name
+        assert abs(complex(jnp.mean(v * v))) < 0.01, name  # circular: E z^2 = 0
