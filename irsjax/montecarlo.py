@@ -740,8 +740,10 @@ def estimate(
     layout = state.layout
     log_mask = state.log_mask
     dt = state.sum_hi.dtype
-    hi, lo, m2 = (jnp.asarray(state.sum_hi, dt), jnp.asarray(state.sum_lo, dt), jnp.asarray(state.m2, dt))
-    n_done = jnp.asarray(state.num_samples, dt)
+    # the running totals go back to the program as host arrays every batch: always uncommitted arguments, so every
+    # batch runs the program compiled for the first (device-resident outputs fed back would compile a second one)
+    carry = (np.asarray(state.num_samples, dt), np.asarray(state.sum_hi, dt), np.asarray(state.sum_lo, dt),
+             np.asarray(state.m2, dt))
     nonfinite = state.nonfinite.copy()
     next_block = state.next_block
     done = state.num_samples
@@ -755,19 +757,20 @@ def estimate(
     try:
         while next_block < total_blocks:
             nc = min(chunks, -(-(total_blocks - next_block) // chunk))
-            n_done, hi, lo, m2, bad = _run_batch_on(
+            *out, bad = _run_batch_on(
                 static_fn, layout, log_mask, chunk, slots, mesh, leaves, key,
                 jnp.uint32(next_block), jnp.int32(nc),
-                jnp.uint32(num_samples // BLOCK), jnp.int32(num_samples % BLOCK), n_done, hi, lo, m2,
+                jnp.uint32(num_samples // BLOCK), jnp.int32(num_samples % BLOCK), *(jnp.asarray(c) for c in carry),
             )
+            carry = tuple(np.asarray(x) for x in out)
+            hi, lo, m2 = carry[1:]
             next_block = min(next_block + nc * chunk, total_blocks)
             new_done = min(next_block * BLOCK, num_samples)
             if bar is not None:
                 bar.update(new_done - done)
             done = new_done
             nonfinite += np.asarray(bad, np.int64)
-            state = EngineState(names, next_block, done, np.asarray(hi), np.asarray(lo), np.asarray(m2),
-                                nonfinite.copy(), state.shapes, state.log_names)
+            state = EngineState(names, next_block, done, hi, lo, m2, nonfinite.copy(), state.shapes, state.log_names)
             if nonfinite.any():
                 which = [n for n, _, a, b in layout if nonfinite[a:b].any()]
                 raise FloatingPointError(f"per-realisation function returned NaN/inf for {which}")
