@@ -23,6 +23,7 @@ cells = [
         "import os, math, time\n"
         "import numpy as np\n"
         "import jax\n"
+        "import jax.numpy as jnp\n"
         "import matplotlib\n"
         "import matplotlib.pyplot as plt\n"
         "from irsjax import montecarlo\n"
