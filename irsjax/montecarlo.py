@@ -966,14 +966,13 @@ def memory_estimate(fn, key, *, args: tuple = (), batch_size: int | None = None,
     avail = available_memory(ndev)
     dev = str(jax.local_devices()[0])
     realisations = chunk * BLOCK
+    leaves, static_fn = split_dynamic((fn, args))
     if compile is not True:
-        leaves, static_fn = split_dynamic((fn, args))
         per_realisation = _compile.memo("montecarlo.jaxpr_bytes", {"fn": static_fn}, (leaves, key),
                                         lambda: _jaxpr_bytes(jax.make_jaxpr(lambda k: fn(k, *args))(key).jaxpr))
         upper = per_realisation * realisations
         if compile is False or avail is None or upper <= avail // 2:
             return MemoryEstimate(int(upper), realisations, "upper bound", avail, dev)
-    leaves, static_fn = split_dynamic((fn, args))
     shapes = _statistic_shapes(fn, args, static_fn, leaves, key)
     if log_space is None:
         log_space = tuple(n for n in getattr(fn, "LOG_SPACE", ()) if n in shapes)
