@@ -103,6 +103,18 @@ def key():
     return jax.random.key(0)
 
 
+@pytest.fixture(scope="session")
+def numpy_reference():
+    """``bench/numpy_reference.py``, the independent NumPy implementations the kernels are checked against."""
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench", "numpy_reference.py")
+    spec = importlib.util.spec_from_file_location("numpy_reference", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def pytest_runtest_logreport(report):
     """With ``IRSJAX_TEST_TIMING_LOG=FILE``, append each test's wall time as it finishes (budgeting the suite)."""
     path = os.environ.get("IRSJAX_TEST_TIMING_LOG")

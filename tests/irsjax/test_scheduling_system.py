@@ -272,19 +272,12 @@ def test_pcg_and_threefry_draw_the_same_law():
         assert abs(complex(jnp.mean(v * v))) < 0.01, name  # circular: E z^2 = 0
 
 
-def test_default_kernel_agrees_with_the_independent_numpy_reference():
+def test_default_kernel_agrees_with_the_independent_numpy_reference(numpy_reference):
     """The default (pcg) kernel against bench/numpy_reference.ris_scheduling_sop (complex NumPy, PCG64 + ziggurat,
     its own path losses and co-phasing): SS and OS outage within 4 combined standard errors at 110 and 120 dB."""
-    import importlib.util
-    import os
-
-    path = os.path.join(os.path.dirname(__file__), "..", "..", "bench", "numpy_reference.py")
-    spec = importlib.util.spec_from_file_location("numpy_reference", path)
-    ref_module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(ref_module)
     n = 2**16
     for rho in (110.0, 120.0):
-        ref = ref_module.ris_scheduling_sop(np.random.default_rng(2028), n, N=16, K=4, L=2, rho_dB=rho)
+        ref = numpy_reference.ris_scheduling_sop(np.random.default_rng(2028), n, N=16, K=4, L=2, rho_dB=rho)
         est = montecarlo.estimate(SchedulingSystem(N=16, K=4, L=2, rho_dB=rho, noma=False), jax.random.key(2028), n,
                                   probabilities=("out_SS", "out_OS"))
         for name, x in (("out_SS", ref["SS"]), ("out_OS", ref["OS"])):

@@ -145,20 +145,11 @@ def test_pcg_and_threefry_draw_the_same_law():
     assert abs(complex(jnp.mean(g))) < 0.02 * np.sqrt(b_ib)
 
 
-def test_default_kernel_agrees_with_the_independent_numpy_reference():
+def test_default_kernel_agrees_with_the_independent_numpy_reference(numpy_reference):
     """The default (pcg) kernel against bench/numpy_reference.wiretap (complex NumPy, PCG64 + ziggurat): every
     mean within 4 combined standard errors, at two powers on the same estimator call (P is a leaf)."""
-    import importlib.util
-    import os
-
-    path = os.path.join(os.path.dirname(__file__), "..", "..", "bench", "numpy_reference.py")
-    spec = importlib.util.spec_from_file_location("numpy_reference", path)
-    ref_module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(ref_module)
-    wiretap = ref_module.wiretap
-
     n = 50_000
-    ref = wiretap(np.random.default_rng(2027), n, K=32, P_dBm=np.array([0.0, 20.0]))
+    ref = numpy_reference.wiretap(np.random.default_rng(2027), n, K=32, P_dBm=np.array([0.0, 20.0]))
     for i, P in enumerate((0.0, 20.0)):
         est = mc.estimate(WiretapConfig(K=32, P_dBm=P), jax.random.key(2027), n, probabilities=PROBABILITIES)
         for name in ("sr_aligned", "sr_random", "out_aligned", "out_random"):
