@@ -116,7 +116,8 @@ def test_stop_on_accepts_engine_statistics_and_rejects_others():
         run_sweep(sc, {"s": 0.5}, "s", [0.5], samples=1000, target_rel_error=0.05, stop_on=["exact"])
 
 
-def test_progress_gets_the_projected_sample_count():
+def test_progress_gets_the_projected_sample_count(monkeypatch):
+    monkeypatch.setenv("IRSJAX_CHUNK_BLOCKS", "1")  # batches of 1024 (a light function's step is 4096)
     seen = []
 
     class Rec(SweepProgress):
@@ -187,7 +188,8 @@ def test_wiretap_conditional_sop_ci_stays_in_the_unit_interval():
 def test_memory_estimate_bound_and_analysis(monkeypatch):
     f = lambda key: {"x": jnp.sum(jax.random.normal(key, (64, 64)) ** 2)}
     m = mc.memory_estimate(f, jax.random.key(0))
-    assert m.method == "upper bound" and m.realisations == mc.chunk_blocks() * mc.BLOCK
+    # a light function: several blocks a step on a CPU (chunk_blocks of its per-realisation bytes)
+    assert m.method == "upper bound" and m.realisations == mc.chunk_blocks(m.bytes // m.realisations) * mc.BLOCK
     assert m.bytes >= 64 * 64 * 4 * m.realisations and m.fits
     monkeypatch.setenv("IRSJAX_MEMORY_LIMIT", "64K")
     m2 = mc.memory_estimate(f, jax.random.key(0))
@@ -197,7 +199,7 @@ def test_memory_estimate_bound_and_analysis(monkeypatch):
 
 def test_run_sweep_refuses_a_pass_that_does_not_fit(monkeypatch):
     monkeypatch.setenv("IRSJAX_MEMORY_LIMIT", "1K")
-    with pytest.raises(InsufficientMemoryError, match=r"not enough memory: one engine step \(256 realisations x 2 "
+    with pytest.raises(InsufficientMemoryError, match=r"not enough memory: one engine step \([\d,]+ realisations x 2 "
                                                       r"sweep points\) needs about .* per device"):
         run_sweep(_scenario(), {"s": 0.0}, "s", [0.0, 0.5], samples=512)
     monkeypatch.setenv("IRSJAX_MEMORY_LIMIT", "1T")

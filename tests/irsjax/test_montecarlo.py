@@ -46,6 +46,49 @@ def test_batch_size_invariance_bitwise(bs):
         assert got[k] == ref[k]  # every field identical, bit for bit
 
 
+def test_engine_step_is_sized_by_the_functions_bytes(monkeypatch):
+    monkeypatch.delenv("IRSJAX_CHUNK_BLOCKS", raising=False)
+    if jax.default_backend() == "cpu":
+        sizes = [mc.chunk_blocks(b) for b in (None, 1, 40_000, 100_000, 300_000, 800_000, 10**9)]
+        assert sizes == [1, 16, 16, 8, 4, 1, 1]
+        for b in (1_000, 60_000, 200_000, 2_000_000):  # the most blocks whose bytes fit, a power of two
+            c = mc.chunk_blocks(b)
+            assert c & (c - 1) == 0 and (c == 1 or c * b <= mc.CPU_STEP_BYTES)
+            assert c == 16 or 2 * c * b > mc.CPU_STEP_BYTES
+    monkeypatch.setenv("IRSJAX_CHUNK_BLOCKS", "3")
+    assert mc.chunk_blocks(40_000) == 3  # the environment wins
+
+
+def test_wiretap_numbers_do_not_depend_on_the_engine_step(monkeypatch):
+    """The step only changes how many blocks one loop iteration evaluates: same draws, same fold order. XLA
+    compiles the kernel for another shape, and on this suite's CPUs that changes no bit (checked here for the
+    wiretap kernel, the goldens for every scenario)."""
+    from irsjax.systems.wiretap import WiretapConfig
+
+    cfg = WiretapConfig(K=16, P_dBm=10.0)
+    got = {}
+    for step in ("1", "4", "16"):
+        monkeypatch.setenv("IRSJAX_CHUNK_BLOCKS", step)
+        got[step] = mc.estimate(cfg, jax.random.key(4), 9_000)
+    for step in ("4", "16"):
+        for k in got["1"]:
+            assert got[step][k] == got["1"][k]
+
+
+def test_per_realisation_bytes_are_traced_once_per_structure(monkeypatch):
+    monkeypatch.delenv("IRSJAX_CHUNK_BLOCKS", raising=False)
+    traces = []
+
+    def fn(key, scale):
+        traces.append(1)
+        return {"x": jax.random.normal(key) * scale}
+
+    mc.memory_estimate(fn, jax.random.key(0), args=(jnp.float32(1.0),))
+    n = len(traces)
+    mc.memory_estimate(fn, jax.random.key(0), args=(jnp.float32(2.0),))  # a new value, same structure
+    assert len(traces) == n
+
+
 def test_chunked_equals_unchunked_and_matches_direct_vmap():
     n = 4096
     chunked = run(n, batch_size=256)
@@ -67,7 +110,8 @@ def test_same_key_same_numbers_other_key_other_numbers():
 
 
 def test_resume_gives_identical_numbers():
-    ref = run(30_000, batch_size=1024)
+    # enough batches to stop inside the run whatever the engine step (up to 16 blocks a step, 2 devices)
+    ref = run(300_000, batch_size=1024)
     saved = []
 
     class Stop(Exception):
@@ -79,10 +123,10 @@ def test_resume_gives_identical_numbers():
             raise Stop
 
     with pytest.raises(Stop):
-        run(30_000, batch_size=2048, checkpoint=checkpoint)
+        run(300_000, batch_size=2048, checkpoint=checkpoint)
     state = mc.EngineState.from_json(json.loads(json.dumps(saved[-1].to_json())))
-    assert 0 < state.num_samples < 30_000
-    resumed = run(30_000, batch_size=4096, resume=state)
+    assert 0 < state.num_samples < 300_000
+    resumed = run(300_000, batch_size=4096, resume=state)
     assert resumed["x"] == ref["x"] and resumed["p"] == ref["p"]
 
 
@@ -98,7 +142,8 @@ def test_streaming_accumulation_has_no_precision_loss():
     assert est["c"].variance == pytest.approx(0.0, abs=1e-12)
 
 
-def test_stopping_rules():
+def test_stopping_rules(monkeypatch):
+    monkeypatch.setenv("IRSJAX_CHUNK_BLOCKS", "1")  # stop within 256 realisations a device of the need
     est = run(10_000_000, target_rel_error=0.02, batch_size=4096)
     assert est["x"].num_samples < 10_000_000
     assert est["x"].rel_error <= 0.02 and est["p"].rel_error <= 0.02
@@ -188,13 +233,14 @@ def test_vector_statistics_elementwise_cis_and_shapes():
 
 def test_vector_statistics_bit_identical_for_any_batch_size_and_resume():
     kw = dict(args=(jnp.array([1.0, 2.0, 3.0]),), probabilities=("hit",))
-    a = mc.estimate(vec_fn, jax.random.key(6), 10_000, batch_size=256, **kw)
-    b = mc.estimate(vec_fn, jax.random.key(6), 10_000, batch_size=4096, **kw)
+    n = 100_000  # several batches whatever the engine step (up to 16 blocks a step, 2 devices)
+    a = mc.estimate(vec_fn, jax.random.key(6), n, batch_size=256, **kw)
+    b = mc.estimate(vec_fn, jax.random.key(6), n, batch_size=4096, **kw)
     saved = []
-    mc.estimate(vec_fn, jax.random.key(6), 10_000, batch_size=1024, checkpoint=saved.append, **kw)
+    mc.estimate(vec_fn, jax.random.key(6), n, batch_size=1024, checkpoint=saved.append, **kw)
     state = mc.EngineState.from_json(json.loads(json.dumps(saved[3].to_json())))
-    assert state.shapes == a.state.shapes
-    c = mc.estimate(vec_fn, jax.random.key(6), 10_000, batch_size=2048, resume=state, **kw)
+    assert state.shapes == a.state.shapes and 0 < state.num_samples < n
+    c = mc.estimate(vec_fn, jax.random.key(6), n, batch_size=2048, resume=state, **kw)
     for name in a:
         for other in (b, c):
             np.testing.assert_array_equal(a[name].mean, other[name].mean)
