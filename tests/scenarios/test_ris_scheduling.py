@@ -91,7 +91,9 @@ def test_sweeps_through_the_runner_compile_once_per_structure():
     before = cache()
     with count_compilations() as c:
         shared = sc.run_sweep(S, params, x, values, seed=3, samples=2**15)
-    per_pass = 1 if jax.device_count() == 1 else 2  # sharded engine: the devices' program, then the fold program
+    # sharded engine: the devices' program, the fold program, and JAX's own staging of the host running totals
+    # onto the devices (jit(stage), one per feature count; the totals go back as host arrays since fd3e123)
+    per_pass = 1 if jax.device_count() == 1 else 3
     assert shared["shared_draws"] and c.count <= 2 * per_pass, c.count
     assert cache() - before in (0, 2)  # (0 where the cache size is not exposed)
     for lab, v in ser.items():
