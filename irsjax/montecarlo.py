@@ -472,9 +472,9 @@ def chunk_blocks(bytes_per_realisation: int | None = None) -> int:
     ``bytes_per_realisation`` (the no-reuse upper bound of :func:`memory_estimate`), the largest power of two
     up to 16 with ``blocks * bytes_per_realisation <= CPU_STEP_BYTES``: light kernels (the wiretap,
     lv-two-way and ris-scheduling kernels at K <= 64) run 8-16 blocks a step, 5-30 % faster than one, and
-    heavy ones (K = 256 and up, per-realisation optimisers) one block, which keeps them in cache; 1 when the
-    function is not given. Numbers may depend on it (XLA could compile a reduction differently for another
-    shape) but on nothing else: not on the batch size, a resume, or the device count.
+    heavy ones (lv-two-way and ris-scheduling at K = 256, per-realisation optimisers) one block, which keeps
+    them in cache; 1 when the function is not given. Numbers may depend on it (XLA could compile a reduction
+    differently for another shape) but on nothing else: not on the batch size, a resume, or the device count.
     ``IRSJAX_CHUNK_BLOCKS`` overrides it.
 
     >>> chunk_blocks(40_000) if jax.default_backend() == "cpu" else 16
