@@ -655,8 +655,7 @@ def _should_stop(est: Estimates, target_rel_error, min_events, stop_on, num_samp
     return all(bool(np.all(s["reached"] | s["unreachable"])) for s in st.values())
 
 
-_SHAPE_CACHE: dict = {}
-_BYTES_CACHE: dict = {}
+_TRACE_CACHE: dict = {}
 
 
 def _structure_key(static_fn, leaves, key) -> tuple:
@@ -665,17 +664,30 @@ def _structure_key(static_fn, leaves, key) -> tuple:
     return (static_fn, avals, key.dtype, jax.config.jax_enable_x64)
 
 
-def _realisation_bytes(fn, args, static_fn, leaves, key) -> int:
-    """Bytes of every intermediate of one realisation of ``fn(key, *args)`` (no buffer reuse; traced once per
-    structure and process, and kept in the program cache)."""
+def _traced(fn, args, static_fn, leaves, key) -> dict:
+    """What one trace of ``fn(key, *args)`` tells the engine: ``{"shapes": [[name, shape], ...], "bytes": n}``,
+    the statistics' shapes and the bytes of every intermediate of one realisation (no buffer reuse). Traced once
+    per structure and process, and kept in the program cache."""
     ck = _structure_key(static_fn, leaves, key)
-    if ck not in _BYTES_CACHE:
-        if len(_BYTES_CACHE) > 256:
-            _BYTES_CACHE.clear()
-        _BYTES_CACHE[ck] = _compile.memo(
-            "montecarlo.jaxpr_bytes", {"fn": static_fn}, (leaves, key),
-            lambda: _jaxpr_bytes(jax.make_jaxpr(lambda k: fn(k, *args))(key).jaxpr))
-    return _BYTES_CACHE[ck]
+    if ck not in _TRACE_CACHE:
+        def trace():
+            jaxpr, out = jax.make_jaxpr(lambda k: fn(k, *args), return_shape=True)(key)
+            if not isinstance(out, Mapping) or not out:
+                raise TypeError("fn must return a non-empty dict {name: array}")
+            for nm, v in out.items():
+                if not jnp.issubdtype(v.dtype, jnp.number) or jnp.issubdtype(v.dtype, jnp.complexfloating):
+                    raise TypeError(f"statistic '{nm}' must be real, got dtype {v.dtype}")
+            return {"shapes": [[nm, list(v.shape)] for nm, v in out.items()], "bytes": _jaxpr_bytes(jaxpr.jaxpr)}
+
+        if len(_TRACE_CACHE) > 256:
+            _TRACE_CACHE.clear()
+        _TRACE_CACHE[ck] = _compile.memo("montecarlo.trace", {"fn": static_fn}, (leaves, key), trace)
+    return _TRACE_CACHE[ck]
+
+
+def _realisation_bytes(fn, args, static_fn, leaves, key) -> int:
+    """Bytes of every intermediate of one realisation of ``fn(key, *args)`` (no buffer reuse)."""
+    return _traced(fn, args, static_fn, leaves, key)["bytes"]
 
 
 def _engine_chunk(fn, args, static_fn, leaves, key) -> int:
@@ -689,22 +701,7 @@ def _engine_chunk(fn, args, static_fn, leaves, key) -> int:
 
 def _statistic_shapes(fn, args, static_fn, leaves, key) -> dict:
     """``{name: shape}`` of ``fn``'s statistics (abstract evaluation, cached per structure)."""
-    ck = _structure_key(static_fn, leaves, key)
-    if ck not in _SHAPE_CACHE:
-        def shapes():
-            out = jax.eval_shape(lambda k: fn(k, *args), key)
-            if not isinstance(out, Mapping) or not out:
-                raise TypeError("fn must return a non-empty dict {name: array}")
-            for nm, v in out.items():
-                if not jnp.issubdtype(v.dtype, jnp.number) or jnp.issubdtype(v.dtype, jnp.complexfloating):
-                    raise TypeError(f"statistic '{nm}' must be real, got dtype {v.dtype}")
-            return [[nm, list(v.shape)] for nm, v in out.items()]
-
-        if len(_SHAPE_CACHE) > 256:
-            _SHAPE_CACHE.clear()
-        found = _compile.memo("montecarlo.statistic_shapes", {"fn": static_fn}, (leaves, key), shapes)
-        _SHAPE_CACHE[ck] = {nm: tuple(shape) for nm, shape in found}
-    return dict(_SHAPE_CACHE[ck])
+    return {nm: tuple(shape) for nm, shape in _traced(fn, args, static_fn, leaves, key)["shapes"]}
 
 
 def estimate(
