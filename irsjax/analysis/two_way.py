@@ -28,6 +28,7 @@ import numpy as np
 import jax
 import jax.numpy as jnp
 from jax.scipy import special as jsp
+from scipy import special as _scipy_special
 
 from irsjax.units import LN2  # noqa: F401 (the one definition; re-exported for existing imports)
 from irsjax.special import exp_e1, exp_e1_pair, expected_log1p_exp, one_minus_z_exp_e1  # noqa: F401 (re-exported)
@@ -157,9 +158,9 @@ def bulk_nodes(K, N, panels=24, order=16):
     return s, ws, float(edges[0]), float(edges[-1])
 
 
-def _bulk(K, N, dtype):
+def _bulk(K, N, dtype, panels=24):
     """``(s, w, y, dens, cdf)`` on the bulk nodes: ``dens`` = density of ``ln y*`` (includes ``w``)."""
-    s_np, w_np, _, _ = bulk_nodes(int(K), int(N))
+    s_np, w_np, _, _ = bulk_nodes(int(K), int(N), panels)
     s = jnp.asarray(s_np, dtype)
     w = jnp.asarray(w_np, dtype)
     a = K * MU
@@ -168,6 +169,66 @@ def _bulk(K, N, dtype):
     log_pdf = a * s - y - jsp.gammaln(jnp.asarray(a, dtype))  # density of ln Y (single Gamma)
     log_dens = jnp.log(jnp.asarray(float(N), dtype)) + log_pdf + ((N - 1) * lp if N > 1 else 0.0)
     return s, w, y, w * jnp.exp(log_dens), jnp.exp(N * lp)
+
+
+_CHEB_DEGREES = (32, 64, 128, 256)
+_CHEB_TOL = 2e-12  # |error| / max(1, |ln F*|) on a 4,097-point check grid (scipy's own accuracy is ~1e-13)
+
+
+def _log_best_cdf_scipy(t, K, N):
+    """``ln F*`` at ``y = e^t`` (``F* = P(K mu, y)^N``), float64 by scipy, accurate in both tails."""
+    a, y = K * MU, np.exp(t)
+    with np.errstate(divide="ignore"):
+        lo = np.log(np.maximum(_scipy_special.gammainc(a, y), np.finfo(np.float64).tiny))
+        hi = np.log1p(-_scipy_special.gammaincc(a, y))
+    return N * np.where(y < a, lo, hi)
+
+
+@lru_cache(maxsize=256)
+def best_cdf_chebyshev(K, N):
+    """Chebyshev series of ``ln F*`` in ``t = ln(sqrt(x)/nu)`` over the bulk of ``zeta*`` (:func:`bulk_nodes`):
+    ``(t_lo, t_hi, coefficients)`` (numpy float64). The degree is the lowest of 32, 64, 128, 256 whose error,
+    checked on 4,097 points against scipy, is at most ``2e-12 max(1, |ln F*|)`` (else the most accurate one).
+    Below the bulk ``F* <= e^-40`` and above it ``1 - F* <= e^-40`` (the mass :func:`bulk_nodes` leaves out).
+
+    >>> lo, hi, c = best_cdf_chebyshev(32, 10)
+    >>> lo < hi and len(c) - 1 in (32, 64, 128, 256)
+    True
+    """
+    _, _, lo, hi = bulk_nodes(int(K), int(N))
+    f = lambda t: _log_best_cdf_scipy(t, int(K), int(N))
+    tt = np.linspace(lo, hi, 4097)
+    ref = f(tt)
+    best = None
+    for deg in _CHEB_DEGREES:
+        series = np.polynomial.chebyshev.Chebyshev.interpolate(f, deg, domain=[lo, hi])
+        err = float(np.max(np.abs(series(tt) - ref) / np.maximum(1.0, np.abs(ref))))
+        if best is None or err < best[0]:
+            best = (err, series.coef)
+        if err <= _CHEB_TOL:
+            break
+    return lo, hi, np.asarray(best[1], np.float64)
+
+
+def best_zeta_cdf_fast(x, K, N):
+    """``F*(x)`` of (1.8) from the Chebyshev series of :func:`best_cdf_chebyshev` (Clenshaw, multiply-adds only):
+    ~1e-12 relative to :func:`best_zeta_cdf` inside the bulk of ``zeta*``, exactly 0 below it and 1 above
+    (both within ``e^-40``), about 100x faster in float64 than the incomplete gamma function.
+
+    >>> x = jnp.asarray([300.0, 500.0, 700.0])
+    >>> bool(jnp.allclose(best_zeta_cdf_fast(x, 32, 10), best_zeta_cdf(x, 32, 10), rtol=1e-5))
+    True
+    """
+    x = _float(x)
+    dt = x.dtype
+    lo, hi, c = best_cdf_chebyshev(int(K), int(N))
+    t = 0.5 * jnp.log(jnp.maximum(x, jnp.finfo(dt).tiny)) - math.log(NU)
+    u = jnp.clip((2.0 * t - (lo + hi)) / (hi - lo), -1.0, 1.0)
+    b1, b2 = jnp.zeros_like(u), jnp.zeros_like(u)  # Clenshaw
+    for ck in c[:0:-1]:
+        b1, b2 = 2.0 * u * b1 - b2 + float(ck), b1
+    g = u * b1 - b2 + float(c[0])
+    return jnp.where(t < lo, 0.0, jnp.where(t > hi, 1.0, jnp.exp(jnp.minimum(g, 0.0)))).astype(dt)
 
 
 def _gc_nodes(M, dtype):
@@ -203,26 +264,40 @@ def q_m_paper(rho, K, N, M=20):
 
 
 # --------------------------------------------------------------------------- J2
-_TAIL_PANELS, _TAIL_ORDER = 48, 8
+_TAIL_PANELS, _TAIL_ORDER = 12, 12
+_J2_PANEL_WIDTH = 1.25  # at most this width in ln y per 16-node bulk panel of J2
+
+
+def j2_bulk_panels(K, N):
+    """Bulk panels of :func:`j2_reference`: 16-node panels at most 1.25 wide in ``ln y`` (at least 4): 4 at
+    ``K >= 16``, 24 at ``K = 1`` whose bulk spans 29 units. Measured against 96 panels on 4,000 random
+    ``(a, b, rho)`` per ``(K, N)`` (``tests/irsjax/test_two_way_analysis.py``): error < 1e-13 of ``Q_E2``."""
+    _, _, lo, hi = bulk_nodes(int(K), int(N))
+    return max(4, math.ceil((hi - lo) / _J2_PANEL_WIDTH))
 
 
 def j2_reference(a, b, rho, K, N):
     """``J2`` of (1.13) (nats): ``int F(s) e^{-s/a} B(s) ds / (ab)``, ``F(s) = F*(s/rho)``.
 
-    Bulk of ``F*`` on the Lemma-1 nodes (``s = rho nu^2 y^2``), then ``F = 1`` on
-    ``[s_hi, s_hi + 60 a]`` by Gauss-Legendre panels in ``ln s``.
+    Bulk of ``F*`` on the Lemma-1 nodes (``s = rho nu^2 y^2``, :func:`j2_bulk_panels` panels), then ``F = 1`` on
+    ``[s_hi, s_hi + 60 a]`` by 12 Gauss-Legendre panels of 12 nodes in ``ln s``: 208 kernel evaluations at
+    ``K >= 16`` (the rule of 768 it replaced agrees to < 1e-13 of ``Q_E2``).
     """
+    return _j2_rule(a, b, rho, K, N, j2_bulk_panels(K, N), _TAIL_PANELS, _TAIL_ORDER)
+
+
+def _j2_rule(a, b, rho, K, N, bulk_panels, tail_panels, tail_order):
     a, b, rho = jnp.broadcast_arrays(_float(a), _float(b), _float(rho))
     dt = a.dtype
-    _, w, y, _, cdf = _bulk(K, N, dt)
+    _, w, y, _, cdf = _bulk(K, N, dt, int(bulk_panels))
     nd = a.ndim
     s = rho[..., None] * _lead((NU * y) ** 2, nd)
     bulk = jnp.sum(_lead(w * cdf, nd) * 2.0 * s * _j2_kernel(s, a[..., None], b[..., None]), axis=-1)
     s_hi = rho * (NU * math.exp(bulk_nodes(int(K), int(N))[3])) ** 2
     r0 = jnp.log(s_hi)
     r1 = jnp.log(s_hi + 60.0 * a)
-    x, wx = np.polynomial.legendre.leggauss(_TAIL_ORDER)
-    e = np.linspace(0.0, 1.0, _TAIL_PANELS + 1)
+    x, wx = np.polynomial.legendre.leggauss(int(tail_order))
+    e = np.linspace(0.0, 1.0, int(tail_panels) + 1)
     t = _lead(jnp.asarray((0.5 * (e[1:, None] - e[:-1, None]) * x + 0.5 * (e[1:, None] + e[:-1, None])).ravel(), dt),
               nd)
     wt = _lead(jnp.asarray((0.5 * (e[1:, None] - e[:-1, None]) * wx).ravel(), dt), nd)
@@ -237,7 +312,7 @@ def j2_paper(a, b, rho, K, N, M=20):
     a, b, rho = jnp.broadcast_arrays(_float(a), _float(b), _float(rho))
     x, w = _gc_nodes(M, a.dtype)
     x, w = _lead(x, a.ndim), _lead(w, a.ndim)
-    F = best_zeta_cdf(x / rho[..., None], K, N)
+    F = best_zeta_cdf_fast(x / rho[..., None], K, N)
     return jnp.sum(w * F * _j2_kernel(x, a[..., None], b[..., None]), axis=-1)
 
 

@@ -79,7 +79,7 @@ def j2_paper_numpy(a, b, rho, K, N, M):
 
 # ----------------------------------------------------------------------------- tests
 def test_exp_e1_pair_against_scipy_float64_and_float32():
-    z = np.array([1e-10, 1e-3, 0.3, 1.0, 1.4999, 1.5, 1.5001, 3.0, 30.0, 88.0, 700.0, 1e4, 1e8])
+    z = np.array([1e-10, 1e-3, 0.3, 1.0, 1.4999, 1.5, 1.5001, 2.9999, 3.0, 3.0001, 30.0, 88.0, 700.0, 1e4, 1e8])
     ref = np.array([np.exp(v) * ss.exp1(v) if v < 100 else _G(1.0 / v) for v in z])
     ref_om = np.array([1 - v * r if v < 10 else  # 1 - z e^z E1(z); integral form where it cancels
                        integrate.quad(lambda t: t * np.exp(-t) / (v + t), 0, np.inf,
@@ -131,6 +131,48 @@ def test_j2_reference_and_paper_match_scipy(a, b, rho, K, N):
     with jax.enable_x64(True):
         assert float(A.j2_reference(a, b, rho, K, N)) == pytest.approx(ref, rel=1e-6, abs=1e-14)
         assert float(A.j2_paper(a, b, rho, K, N, 20)) == pytest.approx(gc, rel=1e-6, abs=1e-14)
+
+
+@pytest.mark.parametrize("K,N", [(1, 1), (8, 2), (32, 10), (256, 6), (4096, 100)])
+def test_j2_reference_rule_matches_a_four_times_finer_rule(K, N):
+    """The 208-node rule of ``j2_reference`` (at K >= 16) against 96 bulk panels and 96 tail panels of 8 nodes,
+    on random (a, b, rho) over 15, 6 and 14 decades: the error is < 1e-12 of Q_E2 = J1 + J2 (what enters the bound)."""
+    rng = np.random.default_rng(1000 + K)
+    n = 600
+    a = 10 ** rng.uniform(-6, 9, n)
+    b = a * 10 ** rng.uniform(-3, 3, n)
+    rho = 10 ** rng.uniform(-8, 6, n)
+    with jax.enable_x64(True):
+        fast = np.asarray(A.j2_reference(a, b, rho, K, N))
+        fine = np.asarray(A._j2_rule(a, b, rho, K, N, 96, 96, 8))
+        qe2 = np.asarray(A.j1(a, b)) + fine
+    assert np.all(np.isfinite(fast))
+    assert np.max(np.abs(fast - fine) / qe2) < 1e-12
+
+
+@pytest.mark.parametrize("K,N", [(1, 1), (8, 2), (32, 10), (256, 6), (4096, 1000)])
+def test_best_zeta_cdf_fast_matches_the_incomplete_gamma(K, N):
+    """The Chebyshev series of ln F* against scipy's incomplete gamma inside the bulk (1e-11 of ln F*),
+    and F* <= e^-40 below / 1 - F* <= e^-40 above it, where the fast form returns exactly 0 / 1."""
+    _, _, lo, hi = A.bulk_nodes(K, N)
+    t = np.linspace(lo, hi, 1001)[1:-1]
+    x = (NU * np.exp(t)) ** 2
+    ref = _F_best(x, K, N)
+    with jax.enable_x64(True):
+        fast = np.asarray(A.best_zeta_cdf_fast(x, K, N))
+        out = np.asarray(A.best_zeta_cdf_fast(np.array([(NU * np.exp(lo - 0.01)) ** 2, (NU * np.exp(hi + 0.01)) ** 2,
+                                                         0.0]), K, N))
+    big = ref > 1e-290  # the series is accurate in ln F*: relative error in F* ~ 2e-12 max(1, |ln F*|)
+    assert np.max(np.abs(fast[big] - ref[big]) / (ref[big] * np.maximum(1.0, -np.log(ref[big])))) < 1e-11
+    assert np.all(fast[~big] < 1e-280)
+    assert out.tolist() == [0.0, 1.0, 0.0]
+    assert _F_best((NU * np.exp(lo)) ** 2, K, N) < math.exp(-40) and 1 - _F_best((NU * np.exp(hi)) ** 2, K, N) < 1e-16
+    # float32: no worse than the incomplete gamma in float32 (at K = 4096, N = 1000 both are limited by the
+    # rounding of x: F* moves from 0 to 1 within 0.12 of ln y)
+    f32 = np.asarray(A.best_zeta_cdf_fast(np.asarray(x, np.float32), K, N))
+    exact32 = np.asarray(A.best_zeta_cdf(np.asarray(x, np.float32), K, N))
+    assert f32.dtype == np.float32 and np.all(np.isfinite(f32))
+    assert np.max(np.abs(f32 - ref)) <= max(2e-5, np.max(np.abs(exact32 - ref)))
 
 
 def test_j2_equals_its_definition():
