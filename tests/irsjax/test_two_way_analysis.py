@@ -240,3 +240,22 @@ def test_lemma1_gamma_approximation_ks_below_0_005(K):
     # and the best-of-N CDF is the N-th power
     mid = x[n // 2] ** 2
     assert float(A.best_zeta_cdf(mid, K, 3)) == pytest.approx(float(A.zeta_cdf(mid, K)) ** 3, rel=1e-5)
+
+
+@pytest.mark.parametrize("K,N", [(32, 10), (4, 3)])
+def test_theorem1_agrees_with_the_numpy_scipy_reference_of_bench(numpy_reference, K, N):
+    """bench/numpy_reference.theorem1 (NumPy + scipy's E1 and incomplete gamma, written from MODELS.md 1(g) with
+    the same quadrature rules; what bench/bench_sweeps.py times) against asr_lower_bound, both methods, on
+    random per-pair (rho, a, b) over 8 decades: equal to 1e-11 bit/s/Hz."""
+    rng = np.random.default_rng(77 + K)
+    T = 40
+    rho = 10 ** rng.uniform(-4, 4, (T, N))
+    a = 10 ** rng.uniform(-2, 7, (T, N))
+    b = a * 10 ** rng.uniform(-1, 1, (T, N))
+    ref = numpy_reference.theorem1(rho, a, b, K, N)
+    with jax.enable_x64(True):
+        for method in ("reference", "paper"):
+            out = jax.jit(jax.vmap(lambda r, x, y: A.asr_lower_bound(r, x, y, K, N, method=method)))(rho, a, b)
+            assert float(np.max(ref[method][0] + ref[method][1])) > 1.0  # not all clipped to zero
+            np.testing.assert_allclose(np.asarray(out["s1"]), ref[method][0], rtol=0, atol=1e-11)
+            np.testing.assert_allclose(np.asarray(out["s2"]), ref[method][1], rtol=0, atol=1e-11)
