@@ -45,6 +45,10 @@ def _time(f, repeat=1):
     return best
 
 
+REPEAT = 1  # best of REPEAT timed runs, both sides (--repeat)
+PRNGS = ("pcg", "threefry")  # irsjax rows (--prngs)
+
+
 def bench_numpy(kernel, n, chunk, **kw):
     rng = np.random.default_rng(0)
 
@@ -58,13 +62,13 @@ def bench_numpy(kernel, n, chunk, **kw):
             done += m
         return acc
 
-    return _time(run)
+    return _time(run, REPEAT)
 
 
 def bench_irsjax(fn, n, batch, args):
     key = jax.random.key(0)
     montecarlo.estimate(fn, key, min(n, batch), args=args, batch_size=batch)  # compile
-    return _time(lambda: montecarlo.estimate(fn, key, n, args=args, batch_size=batch))
+    return _time(lambda: montecarlo.estimate(fn, key, n, args=args, batch_size=batch), REPEAT)
 
 
 def wiretap_rows(Ks, n, batches, chunk):
@@ -73,7 +77,7 @@ def wiretap_rows(Ks, n, batches, chunk):
     rows = []
     for K in Ks:
         t_np = bench_numpy(wiretap, n, chunk, K=K, P_dBm=10.0)
-        for rng in ("pcg", "threefry"):
+        for rng in PRNGS:
             for b in batches:
                 t = bench_irsjax(WiretapConfig(K=K, P_dBm=10.0, rng=rng), n, b, ())
                 rows.append(("wiretap", K, f"irsjax ({rng})", b, n, t, n / t, t_np / t))
@@ -87,7 +91,7 @@ def lv_rows(Ks, n, batches, chunk):
     rows = []
     for K in Ks:
         t_np = bench_numpy(lv_two_way, n, chunk, K=K, N=10, P_dBm=30.0)
-        for rng in ("pcg", "threefry"):
+        for rng in PRNGS:
             for b in batches:
                 t = bench_irsjax(TwoWayConfig(K=K, N=10, P_dBm=30.0, rng=rng), n, b, ())
                 rows.append(("lv-two-way", K, f"irsjax ({rng})", b, n, t, n / t, t_np / t))
@@ -101,7 +105,7 @@ def sched_rows(Ns, n, batches, chunk):
     rows = []
     for N in Ns:
         t_np = bench_numpy(ris_scheduling_sop, n, chunk, N=N, K=4, L=2, rho_dB=100.0)
-        for rng in ("pcg", "threefry"):
+        for rng in PRNGS:
             for b in batches:
                 t = bench_irsjax(SchedulingSystem(N=N, K=4, L=2, rho_dB=100.0, noma=False, rng=rng), n, b, ())
                 rows.append(("ris-scheduling", N, f"irsjax ({rng})", b, n, t, n / t, t_np / t))
@@ -114,9 +118,16 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--out", default=os.path.join(HERE, "RESULTS.md"))
     ap.add_argument("--sizes", default="16,32,64,256")
+    ap.add_argument("--prngs", default="pcg,threefry", help="irsjax PRNGs to time (comma-separated)")
+    ap.add_argument("--repeat", type=int, default=1, help="best of this many timed runs, on both sides")
+    ap.add_argument("--log2-samples", type=int, default=None, help="realisations per measurement: 2^this "
+                    "(default 2^16 with --quick, else 2^18)")
     a = ap.parse_args(argv)
+    global REPEAT, PRNGS
+    REPEAT = max(1, a.repeat)
+    PRNGS = tuple(a.prngs.split(","))
     Ks = [int(k) for k in a.sizes.split(",")]
-    n = 2**16 if a.quick else 2**18
+    n = 2 ** (a.log2_samples or (16 if a.quick else 18))
     batches = [2**13, 2**15] if a.quick else [2**12, 2**14, 2**16]
     chunk = 2**12
     t0 = time.time()
@@ -129,7 +140,10 @@ def main(argv=None):
     lines = [
         "# irsjax benchmarks", "",
         f"Generated {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC} by `python bench/run_bench.py"
-        f"{' --quick' if a.quick else ''}` in {time.time() - t0:.0f} s.", "",
+        f"{' --quick' if a.quick else ''}{f' --log2-samples {a.log2_samples}' if a.log2_samples else ''}"
+        f"{f' --repeat {REPEAT}' if REPEAT > 1 else ''}"
+        f"{f' --prngs {a.prngs}' if a.prngs != 'pcg,threefry' else ''}` in {time.time() - t0:.0f} s"
+        f"{f'; best of {REPEAT} timed runs on both sides' if REPEAT > 1 else ''}.", "",
         f"* machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, {platform.platform()}",
         f"* backend: {backend} ({', '.join(str(d) for d in jax.devices())})",
         f"* versions: irsjax {irsjax.__version__}, jax {jax.__version__}, jaxlib {jaxlib.__version__}, "

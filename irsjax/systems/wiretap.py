@@ -140,12 +140,16 @@ def _los(cfg: WiretapConfig):
 
 
 def _pcg_uniforms(key, K):
-    """``(u_mag_b, u_arg_b, u_mag_e, u_arg_e, u_random)``, each ``(K,)``: the pcg stream of one realisation
-    (counters ``0..K-1`` for the two Rayleigh links, ``K..K+ceil(K/4)-1`` for the random phases)."""
-    st = Stream(key, "pcg")
-    x, y, z, w = (words_to_uniform(v) for v in st.block(0, (K,)))
-    u = jnp.concatenate([words_to_uniform(v) for v in st.block(K, (-(-K // 4),))])[:K]
-    return x, y, z, w, u
+    """``(u_mag_b, u_arg_a, u_mag_e, u_arg_b)``, each ``(K,)``: what ``cfg(key)`` reads of the pcg stream of one
+    realisation (counters ``0..K-1``): the Rayleigh magnitudes of the IRS-Bob and IRS-Eve links and two uniform
+    phases, ``A`` (Eve's aligned phase) and ``B`` (Bob's random-phase phase); see :func:`_snrs_pcg`."""
+    return tuple(words_to_uniform(v) for v in Stream(key, "pcg").block(0, (K,)))
+
+
+def _pcg_theta(key, K):
+    """``arg g_B / 2 pi`` of one pcg realisation (counters ``K..K+ceil(K/4)-1``): the channels of
+    :func:`sample` carry it, the statistics of ``cfg(key)`` do not depend on it."""
+    return jnp.concatenate([words_to_uniform(v) for v in Stream(key, "pcg").block(K, (-(-K // 4),))])[:K]
 
 
 def sample(key, cfg: WiretapConfig) -> WiretapChannels:
@@ -157,11 +161,12 @@ def sample(key, cfg: WiretapConfig) -> WiretapChannels:
     b_si, b_ib, b_ie = cfg.gains()
     los = _los(cfg)
     h = jnp.sqrt(b_si).astype(los.dtype) * los
-    if cfg.rng == "pcg":
-        x, y, z, w, _ = _pcg_uniforms(key, cfg.K)
+    if cfg.rng == "pcg":  # g_B = r e^{j theta}, g_E = s e^{j(theta + A)}: theta, A i.i.d. uniform
+        x, a, z, _ = _pcg_uniforms(key, cfg.K)
+        theta = _pcg_theta(key, cfg.K)
         cn = channels.complex_normal_from_uniforms
-        return WiretapChannels(h, jnp.sqrt(b_ib).astype(los.dtype) * cn(x, y),
-                               jnp.sqrt(b_ie).astype(los.dtype) * cn(z, w))
+        return WiretapChannels(h, jnp.sqrt(b_ib).astype(los.dtype) * cn(x, theta),
+                               jnp.sqrt(b_ie).astype(los.dtype) * cn(z, theta + a - jnp.floor(theta + a)))
     kb, ke = jax.random.split(key)
     return WiretapChannels(h, channels.rayleigh(kb, (cfg.K,), gain=b_ib), channels.rayleigh(ke, (cfg.K,), gain=b_ie))
 
@@ -179,10 +184,11 @@ def realisation(key, cfg: WiretapConfig):
     ...                   cfg(jax.random.key(0))["sr_aligned"], rtol=1e-5))
     True
     """
-    if cfg.rng == "pcg":
+    if cfg.rng == "pcg":  # v = e^{j(B - theta - psi)}, psi = arg h (the LoS phases)
         ch = sample(key, cfg)
-        c, s = phases.phasor(_pcg_uniforms(key, cfg.K)[4])
-        return ch, jax.lax.complex(c, s)
+        turns = _pcg_uniforms(key, cfg.K)[3] - _pcg_theta(key, cfg.K)
+        c, s = phases.phasor(turns - jnp.floor(turns))
+        return ch, jax.lax.complex(c, s) * jnp.conj(_los(cfg)).astype(ch.h.dtype)
     k_ch, k_ph = jax.random.split(key)
     ch = sample(k_ch, cfg)
     return ch, phases.random(k_ph, cfg.K, dtype=ch.h.dtype)
@@ -190,25 +196,24 @@ def realisation(key, cfg: WiretapConfig):
 
 def _snrs_pcg(key, cfg: WiretapConfig):
     """``(gamma_B, gamma_E)`` with aligned and with random phases, from the pcg draws of ``realisation``, in
-    real arithmetic. With ``g_B = sqrt(b_IB) r_k e^{j theta_k}``, ``g_E = sqrt(b_IE) s_k e^{j eta_k}``,
-    ``h = sqrt(b_SI) e^{j psi_k}`` and random phases ``e^{j phi_k}``: aligned (``v = e^{-j(psi + theta)}``)
-    Bob's cascade is ``sqrt(b_SI b_IB) sum r_k`` and Eve's ``sqrt(b_SI b_IE) sum s_k e^{j(eta - theta)}``;
-    random, ``sum r_k e^{j(theta + phi + psi)}`` and ``sum s_k e^{j(eta + phi + psi)}``."""
-    x, y, z, w, u = _pcg_uniforms(key, cfg.K)
+    real arithmetic. With ``h = sqrt(b_SI) e^{j psi_k}``, ``g_B = sqrt(b_IB) r_k e^{j theta_k}``,
+    ``g_E = sqrt(b_IE) s_k e^{j(theta_k + A_k)}`` and random phases ``v_k = e^{j(B_k - theta_k - psi_k)}``
+    (``theta, A, B`` i.i.d. uniform, so ``arg g_E`` and the random phases are uniform and independent of the
+    rest, as the model asks): aligned (``v = e^{-j(psi + theta)}``) Bob's cascade is ``sqrt(b_SI b_IB) sum r_k``
+    and Eve's ``sqrt(b_SI b_IE) sum s_k e^{j A_k}``; random, ``sum r_k e^{j B_k}`` and ``sum s_k e^{j(A_k + B_k)}``.
+    Neither ``theta`` nor the LoS phases enter: two phasors an element, four uniforms (one pcg block)."""
+    x, a, z, b = _pcg_uniforms(key, cfg.K)
     r, s = jnp.sqrt(-jnp.log(x)), jnp.sqrt(-jnp.log(z))  # Rayleigh magnitudes (|CN(0,1)|)
-    ct, st = phases.phasor(y)  # e^{j theta}
-    ce, se = phases.phasor(w)  # e^{j eta}
-    cf, sf = phases.phasor(u)  # e^{j phi}
-    los = _los(cfg)
-    cp, sp = los.real.astype(r.dtype), los.imag.astype(r.dtype)
-    cq, sq = cp * cf - sp * sf, sp * cf + cp * sf  # e^{j(psi + phi)}
+    ca, sa = phases.phasor(a)  # e^{j A}
+    cb, sb = phases.phasor(b)  # e^{j B}
+    cc, sc = ca * cb - sa * sb, sa * cb + ca * sb  # e^{j(A + B)}
     b_si, b_ib, b_ie = cfg.gains()
     rho = cfg.snr_scale() * b_si
-    sq2 = lambda a, b: a * a + b * b  # noqa: E731
+    sq2 = lambda u, v: u * u + v * v  # noqa: E731
     gb_al = rho * b_ib * jnp.sum(r) ** 2
-    ge_al = rho * b_ie * sq2(jnp.sum(s * (ce * ct + se * st)), jnp.sum(s * (se * ct - ce * st)))
-    gb_rd = rho * b_ib * sq2(jnp.sum(r * (cq * ct - sq * st)), jnp.sum(r * (sq * ct + cq * st)))
-    ge_rd = rho * b_ie * sq2(jnp.sum(s * (cq * ce - sq * se)), jnp.sum(s * (sq * ce + cq * se)))
+    ge_al = rho * b_ie * sq2(jnp.sum(s * ca), jnp.sum(s * sa))
+    gb_rd = rho * b_ib * sq2(jnp.sum(r * cb), jnp.sum(r * sb))
+    ge_rd = rho * b_ie * sq2(jnp.sum(s * cc), jnp.sum(s * sc))
     return gb_al, ge_al, gb_rd, ge_rd
 
 
