@@ -235,14 +235,21 @@ def best_zeta_cdf_fast(x, K, N):
     return jnp.where(t < lo, 0.0, jnp.where(t > hi, 1.0, jnp.exp(jnp.minimum(g, 0.0)))).astype(dt)
 
 
-def _gc_nodes(M, dtype):
+@lru_cache(maxsize=64)
+def _gc_nodes_np(M):
     """Paper's Gauss-Chebyshev rule on ``(0, inf)`` by ``x = tan y``: nodes and weights
-    ``pi^2/(4M) sqrt(1 - theta_m^2) sec^2 x_m`` (the factor ``pi^2/(4M)`` restored, MODELS [T])."""
+    ``pi^2/(4M) sqrt(1 - theta_m^2) sec^2 x_m`` (the factor ``pi^2/(4M)`` restored, MODELS [T]); numpy float64."""
     m = np.arange(1, int(M) + 1)
     th = np.cos((2 * m - 1) * np.pi / (2 * int(M)))
     xm = np.pi / 4 * (th + 1)
     w = np.pi ** 2 / (4 * int(M)) * np.sqrt(1 - th ** 2) / np.cos(xm) ** 2
-    return jnp.asarray(np.tan(xm), dtype), jnp.asarray(w, dtype)
+    return np.tan(xm), w
+
+
+def _gc_nodes(M, dtype):
+    """:func:`_gc_nodes_np` as ``dtype`` arrays."""
+    x, w = _gc_nodes_np(int(M))
+    return jnp.asarray(x, dtype), jnp.asarray(w, dtype)
 
 
 # --------------------------------------------------------------------------- Q_M
@@ -260,8 +267,7 @@ def q_m_reference(rho, K, N):
 @lru_cache(maxsize=256)
 def _paper_sf_np(K, N, M):
     """``1 - F*`` on the paper's ``M`` Gauss-Chebyshev nodes (static; numpy float64 by scipy)."""
-    m = np.arange(1, M + 1)
-    x = np.tan(np.pi / 4 * (np.cos((2 * m - 1) * np.pi / (2 * M)) + 1))
+    x = _gc_nodes_np(int(M))[0]
     return -np.expm1(_log_best_cdf_scipy(np.log(np.sqrt(x) / NU), K, N))
 
 
