@@ -121,11 +121,6 @@ def best_zeta_cdf(x, K, N):
     return jnp.exp(N * log_gammainc(K * MU, jnp.sqrt(_float(x)) / NU))
 
 
-def _best_zeta_sf(x, K, N):
-    """``1 - F*(x)`` without cancellation."""
-    return -jnp.expm1(N * log_gammainc(K * MU, jnp.sqrt(_float(x)) / NU))
-
-
 def _chernoff_root(c, upper):
     """Root ``t`` of ``t - 1 - ln t = c`` below (``upper=False``) or above 1 (numpy bisection)."""
     h = lambda t: t - 1.0 - np.log(t)
