@@ -261,7 +261,8 @@ def _kill_runs(tmp_path, moments, monkeypatch):
     duration = None
     for i, moment in enumerate(moments):
         t0 = time.monotonic()
-        p = _run(out, 2048 * (i + 2), env)
+        samples = 2048 * (i + 2)  # a different count for every run: a result tells which run wrote it
+        p = _run(out, samples, env)
         if moment == "commit":  # the moment the new result's directory is being written
             state = out / R.STATE_DIR
             deadline = time.monotonic() + 600
@@ -275,10 +276,14 @@ def _kill_runs(tmp_path, moments, monkeypatch):
         p.send_signal(signal.SIGKILL)
         p.wait(timeout=60)
         # the killed run may have committed before the signal landed (runs take about a second once compiled):
-        # then the result is its own, complete and consistent (check_consistent checks the CSV and figure)
-        js = out / "results.json"
-        killed = {json.loads(js.read_text())["meta"]["run_id"]} if js.exists() else set()
-        rid = check_consistent(str(out), ids | {None} | killed)
+        # then the result in place is its own (a new id with this run's sample count), complete and consistent
+        # (check_consistent checks the CSV and figure); any other id is a lost or foreign result
+        own = set()
+        if (out / "results.json").exists():
+            res = json.loads((out / "results.json").read_text())
+            if res["meta"]["run_id"] not in ids and res["samples"] == samples:
+                own = {res["meta"]["run_id"]}
+        rid = check_consistent(str(out), ids | {None} | own)
         assert rid is not None  # a previous complete result is never lost
         ids.add(rid)
     # a later run (here in-process) cleans up whatever the kills left
