@@ -45,11 +45,7 @@ def _time(f, repeat=1):
     return best
 
 
-REPEAT = 1  # best of REPEAT timed runs, both sides (--repeat)
-PRNGS = ("pcg", "threefry")  # irsjax rows (--prngs)
-
-
-def bench_numpy(kernel, n, chunk, **kw):
+def bench_numpy(kernel, n, chunk, repeat=1, **kw):
     rng = np.random.default_rng(0)
 
     def run():
@@ -62,52 +58,52 @@ def bench_numpy(kernel, n, chunk, **kw):
             done += m
         return acc
 
-    return _time(run, REPEAT)
+    return _time(run, repeat)
 
 
-def bench_irsjax(fn, n, batch, args):
+def bench_irsjax(fn, n, batch, args, repeat=1):
     key = jax.random.key(0)
     montecarlo.estimate(fn, key, min(n, batch), args=args, batch_size=batch)  # compile
-    return _time(lambda: montecarlo.estimate(fn, key, n, args=args, batch_size=batch), REPEAT)
+    return _time(lambda: montecarlo.estimate(fn, key, n, args=args, batch_size=batch), repeat)
 
 
-def wiretap_rows(Ks, n, batches, chunk):
+def wiretap_rows(Ks, n, batches, chunk, prngs=("pcg", "threefry"), repeat=1):
     from irsjax.systems.wiretap import WiretapConfig
 
     rows = []
     for K in Ks:
-        t_np = bench_numpy(wiretap, n, chunk, K=K, P_dBm=10.0)
-        for rng in PRNGS:
+        t_np = bench_numpy(wiretap, n, chunk, repeat, K=K, P_dBm=10.0)
+        for rng in prngs:
             for b in batches:
-                t = bench_irsjax(WiretapConfig(K=K, P_dBm=10.0, rng=rng), n, b, ())
+                t = bench_irsjax(WiretapConfig(K=K, P_dBm=10.0, rng=rng), n, b, (), repeat)
                 rows.append(("wiretap", K, f"irsjax ({rng})", b, n, t, n / t, t_np / t))
         rows.append(("wiretap", K, "numpy", chunk, n, t_np, n / t_np, 1.0))
     return rows
 
 
-def lv_rows(Ks, n, batches, chunk):
+def lv_rows(Ks, n, batches, chunk, prngs=("pcg", "threefry"), repeat=1):
     from irsjax.systems.two_way import TwoWayConfig
 
     rows = []
     for K in Ks:
-        t_np = bench_numpy(lv_two_way, n, chunk, K=K, N=10, P_dBm=30.0)
-        for rng in PRNGS:
+        t_np = bench_numpy(lv_two_way, n, chunk, repeat, K=K, N=10, P_dBm=30.0)
+        for rng in prngs:
             for b in batches:
-                t = bench_irsjax(TwoWayConfig(K=K, N=10, P_dBm=30.0, rng=rng), n, b, ())
+                t = bench_irsjax(TwoWayConfig(K=K, N=10, P_dBm=30.0, rng=rng), n, b, (), repeat)
                 rows.append(("lv-two-way", K, f"irsjax ({rng})", b, n, t, n / t, t_np / t))
         rows.append(("lv-two-way", K, "numpy", chunk, n, t_np, n / t_np, 1.0))
     return rows
 
 
-def sched_rows(Ns, n, batches, chunk):
+def sched_rows(Ns, n, batches, chunk, prngs=("pcg", "threefry"), repeat=1):
     from irsjax.systems.scheduling import SchedulingSystem
 
     rows = []
     for N in Ns:
-        t_np = bench_numpy(ris_scheduling_sop, n, chunk, N=N, K=4, L=2, rho_dB=100.0)
-        for rng in PRNGS:
+        t_np = bench_numpy(ris_scheduling_sop, n, chunk, repeat, N=N, K=4, L=2, rho_dB=100.0)
+        for rng in prngs:
             for b in batches:
-                t = bench_irsjax(SchedulingSystem(N=N, K=4, L=2, rho_dB=100.0, noma=False, rng=rng), n, b, ())
+                t = bench_irsjax(SchedulingSystem(N=N, K=4, L=2, rho_dB=100.0, noma=False, rng=rng), n, b, (), repeat)
                 rows.append(("ris-scheduling", N, f"irsjax ({rng})", b, n, t, n / t, t_np / t))
         rows.append(("ris-scheduling", N, "numpy", chunk, n, t_np, n / t_np, 1.0))
     return rows
@@ -123,17 +119,15 @@ def main(argv=None):
     ap.add_argument("--log2-samples", type=int, default=None, help="realisations per measurement: 2^this "
                     "(default 2^16 with --quick, else 2^18)")
     a = ap.parse_args(argv)
-    global REPEAT, PRNGS
-    REPEAT = max(1, a.repeat)
-    PRNGS = tuple(a.prngs.split(","))
+    repeat, prngs = max(1, a.repeat), tuple(a.prngs.split(","))
     Ks = [int(k) for k in a.sizes.split(",")]
     n = 2 ** (a.log2_samples or (16 if a.quick else 18))
     batches = [2**13, 2**15] if a.quick else [2**12, 2**14, 2**16]
     chunk = 2**12
     t0 = time.time()
-    rows = wiretap_rows(Ks, n, batches, chunk) + lv_rows(Ks, n, batches, chunk)
+    rows = wiretap_rows(Ks, n, batches, chunk, prngs, repeat) + lv_rows(Ks, n, batches, chunk, prngs, repeat)
     try:
-        rows += sched_rows(Ks, n, batches, chunk)
+        rows += sched_rows(Ks, n, batches, chunk, prngs, repeat)
     except (ImportError, AttributeError) as e:  # the scheduling kernel is optional for this script
         print(f"ris-scheduling skipped: {e}", file=sys.stderr)
     backend = jax.default_backend()
@@ -141,9 +135,9 @@ def main(argv=None):
         "# irsjax benchmarks", "",
         f"Generated {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC} by `python bench/run_bench.py"
         f"{' --quick' if a.quick else ''}{f' --log2-samples {a.log2_samples}' if a.log2_samples else ''}"
-        f"{f' --repeat {REPEAT}' if REPEAT > 1 else ''}"
+        f"{f' --repeat {repeat}' if repeat > 1 else ''}"
         f"{f' --prngs {a.prngs}' if a.prngs != 'pcg,threefry' else ''}` in {time.time() - t0:.0f} s"
-        f"{f'; best of {REPEAT} timed runs on both sides' if REPEAT > 1 else ''}.", "",
+        f"{f'; best of {repeat} timed runs on both sides' if repeat > 1 else ''}.", "",
         f"* machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, {platform.platform()}",
         f"* backend: {backend} ({', '.join(str(d) for d in jax.devices())})",
         f"* versions: irsjax {irsjax.__version__}, jax {jax.__version__}, jaxlib {jaxlib.__version__}, "
