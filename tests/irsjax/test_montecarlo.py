@@ -46,6 +46,22 @@ def test_batch_size_invariance_bitwise(bs):
         assert got[k] == ref[k]  # every field identical, bit for bit
 
 
+def test_default_batch_grows_for_light_kernels_without_changing_a_number():
+    n = 2**20 + 7
+    seen = []
+    grown = run(n, devices=1, checkpoint=lambda st: seen.append(st.num_samples))  # one device (the suite has 2)
+    steps = np.diff([0] + seen)
+    assert steps[0] == mc.default_batch_size() and steps.max() >= 4 * steps[0]  # a light kernel's batch doubles
+    assert len(seen) < n // mc.default_batch_size()
+    fixed = run(n, batch_size=2**15, devices=2)
+    for k in fixed:
+        assert grown[k] == fixed[k]  # bit for bit
+    # a stopping rule keeps the batch fixed: where the run stops must not depend on timing
+    seen.clear()
+    run(n, devices=1, target_rel_error=1e-9, checkpoint=lambda st: seen.append(st.num_samples))
+    assert set(np.diff([0] + seen)[:-1]) == {mc.default_batch_size()}
+
+
 def test_engine_step_is_sized_by_the_functions_bytes(monkeypatch):
     monkeypatch.delenv("IRSJAX_CHUNK_BLOCKS", raising=False)
     if jax.default_backend() == "cpu":
