@@ -1,6 +1,6 @@
 """Default phase design on held-out instance families vs the SDR (cvxpy + Clarabel) and SDR + randomisation.
 
-    .venv/bin/python bench/bench_heldout.py --seed S --out bench/RESULTS_sdr.md   # full table (S: a seed never used before)
+    .venv/bin/python bench/bench_heldout.py --seed S --out bench/RESULTS_sdr.md   # full table (S: a fresh seed)
     .venv/bin/python bench/bench_heldout.py --seed S --K 16 --num 4 --families wiretap-iid  # quick look
 
 For every family of :mod:`optim.families` and every K, ``--num`` instances are drawn from ``--seed``
