@@ -84,6 +84,8 @@ def phasor(u):
     True
     """
     u = jnp.asarray(u)
+    if not jnp.issubdtype(u.dtype, jnp.floating):
+        u = u.astype(real_dtype())
     dt = u.dtype
     q = jnp.round(4.0 * u)
     x = np.asarray(2 * np.pi, dt) * (u - 0.25 * q)  # in [-pi/4, pi/4]
