@@ -152,21 +152,33 @@ def _pcg_theta(key, K):
     return jnp.concatenate([words_to_uniform(v) for v in Stream(key, "pcg").block(K, (-(-K // 4),))])[:K]
 
 
+def _pcg_realisation(key, cfg: WiretapConfig):
+    """``(channels, v_random)`` of one pcg realisation, each draw read once: ``g_B = r e^{j theta}``,
+    ``g_E = s e^{j(theta + A)}`` and ``v = e^{j(B - theta - psi)}`` (``psi = arg h``, the LoS phases;
+    ``theta, A, B`` i.i.d. uniform, :func:`_snrs_pcg`)."""
+    b_si, b_ib, b_ie = cfg.gains()
+    los = _los(cfg)
+    x, a, z, b = _pcg_uniforms(key, cfg.K)
+    theta = _pcg_theta(key, cfg.K)
+    cn = channels.complex_normal_from_uniforms
+    ch = WiretapChannels(jnp.sqrt(b_si).astype(los.dtype) * los, jnp.sqrt(b_ib).astype(los.dtype) * cn(x, theta),
+                         jnp.sqrt(b_ie).astype(los.dtype) * cn(z, theta + a - jnp.floor(theta + a)))
+    turns = b - theta
+    c, s = phases.phasor(turns - jnp.floor(turns))
+    return ch, jax.lax.complex(c, s) * jnp.conj(los).astype(ch.h.dtype)
+
+
 def sample(key, cfg: WiretapConfig) -> WiretapChannels:
     """``(h, g_B, g_E)`` of one realisation: LoS S-IRS (UPA steering), Rayleigh IRS-Bob and IRS-Eve.
 
     With ``rng="pcg"`` these are the channels that ``cfg(key)`` evaluates; with ``rng="threefry"``
     ``cfg(key)`` uses ``realisation(key, cfg)``, whose channels come from a sub-key.
     """
+    if cfg.rng == "pcg":
+        return _pcg_realisation(key, cfg)[0]
     b_si, b_ib, b_ie = cfg.gains()
     los = _los(cfg)
     h = jnp.sqrt(b_si).astype(los.dtype) * los
-    if cfg.rng == "pcg":  # g_B = r e^{j theta}, g_E = s e^{j(theta + A)}: theta, A i.i.d. uniform
-        x, a, z, _ = _pcg_uniforms(key, cfg.K)
-        theta = _pcg_theta(key, cfg.K)
-        cn = channels.complex_normal_from_uniforms
-        return WiretapChannels(h, jnp.sqrt(b_ib).astype(los.dtype) * cn(x, theta),
-                               jnp.sqrt(b_ie).astype(los.dtype) * cn(z, theta + a - jnp.floor(theta + a)))
     kb, ke = jax.random.split(key)
     return WiretapChannels(h, channels.rayleigh(kb, (cfg.K,), gain=b_ib), channels.rayleigh(ke, (cfg.K,), gain=b_ie))
 
@@ -184,11 +196,8 @@ def realisation(key, cfg: WiretapConfig):
     ...                   cfg(jax.random.key(0))["sr_aligned"], rtol=1e-5))
     True
     """
-    if cfg.rng == "pcg":  # v = e^{j(B - theta - psi)}, psi = arg h (the LoS phases)
-        ch = sample(key, cfg)
-        turns = _pcg_uniforms(key, cfg.K)[3] - _pcg_theta(key, cfg.K)
-        c, s = phases.phasor(turns - jnp.floor(turns))
-        return ch, jax.lax.complex(c, s) * jnp.conj(_los(cfg)).astype(ch.h.dtype)
+    if cfg.rng == "pcg":
+        return _pcg_realisation(key, cfg)
     k_ch, k_ph = jax.random.split(key)
     ch = sample(k_ch, cfg)
     return ch, phases.random(k_ph, cfg.K, dtype=ch.h.dtype)
