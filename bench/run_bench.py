@@ -68,46 +68,42 @@ def bench_irsjax(fn, n, batch, args, repeat=1):
     return _time(lambda: montecarlo.estimate(fn, key, n, args=args, batch_size=batch), repeat)
 
 
+def kernel_rows(name, sizes, n, batches, chunk, numpy_kernel, numpy_kw, make_fn, prngs=("pcg", "threefry"),
+                repeat=1):
+    """Rows of one kernel: for every size, NumPy once, then irsjax for every PRNG and batch size.
+    ``numpy_kw(size)`` gives the NumPy reference's keywords, ``make_fn(size, rng)`` the irsjax function."""
+    rows = []
+    for size in sizes:
+        t_np = bench_numpy(numpy_kernel, n, chunk, repeat, **numpy_kw(size))
+        for rng in prngs:
+            for b in batches:
+                t = bench_irsjax(make_fn(size, rng), n, b, (), repeat)
+                rows.append((name, size, f"irsjax ({rng})", b, n, t, n / t, t_np / t))
+        rows.append((name, size, "numpy", chunk, n, t_np, n / t_np, 1.0))
+    return rows
+
+
 def wiretap_rows(Ks, n, batches, chunk, prngs=("pcg", "threefry"), repeat=1):
     from irsjax.systems.wiretap import WiretapConfig
 
-    rows = []
-    for K in Ks:
-        t_np = bench_numpy(wiretap, n, chunk, repeat, K=K, P_dBm=10.0)
-        for rng in prngs:
-            for b in batches:
-                t = bench_irsjax(WiretapConfig(K=K, P_dBm=10.0, rng=rng), n, b, (), repeat)
-                rows.append(("wiretap", K, f"irsjax ({rng})", b, n, t, n / t, t_np / t))
-        rows.append(("wiretap", K, "numpy", chunk, n, t_np, n / t_np, 1.0))
-    return rows
+    return kernel_rows("wiretap", Ks, n, batches, chunk, wiretap, lambda K: dict(K=K, P_dBm=10.0),
+                       lambda K, rng: WiretapConfig(K=K, P_dBm=10.0, rng=rng), prngs, repeat)
 
 
 def lv_rows(Ks, n, batches, chunk, prngs=("pcg", "threefry"), repeat=1):
     from irsjax.systems.two_way import TwoWayConfig
 
-    rows = []
-    for K in Ks:
-        t_np = bench_numpy(lv_two_way, n, chunk, repeat, K=K, N=10, P_dBm=30.0)
-        for rng in prngs:
-            for b in batches:
-                t = bench_irsjax(TwoWayConfig(K=K, N=10, P_dBm=30.0, rng=rng), n, b, (), repeat)
-                rows.append(("lv-two-way", K, f"irsjax ({rng})", b, n, t, n / t, t_np / t))
-        rows.append(("lv-two-way", K, "numpy", chunk, n, t_np, n / t_np, 1.0))
-    return rows
+    return kernel_rows("lv-two-way", Ks, n, batches, chunk, lv_two_way, lambda K: dict(K=K, N=10, P_dBm=30.0),
+                       lambda K, rng: TwoWayConfig(K=K, N=10, P_dBm=30.0, rng=rng), prngs, repeat)
 
 
 def sched_rows(Ns, n, batches, chunk, prngs=("pcg", "threefry"), repeat=1):
     from irsjax.systems.scheduling import SchedulingSystem
 
-    rows = []
-    for N in Ns:
-        t_np = bench_numpy(ris_scheduling_sop, n, chunk, repeat, N=N, K=4, L=2, rho_dB=100.0)
-        for rng in prngs:
-            for b in batches:
-                t = bench_irsjax(SchedulingSystem(N=N, K=4, L=2, rho_dB=100.0, noma=False, rng=rng), n, b, (), repeat)
-                rows.append(("ris-scheduling", N, f"irsjax ({rng})", b, n, t, n / t, t_np / t))
-        rows.append(("ris-scheduling", N, "numpy", chunk, n, t_np, n / t_np, 1.0))
-    return rows
+    return kernel_rows("ris-scheduling", Ns, n, batches, chunk, ris_scheduling_sop,
+                       lambda N: dict(N=N, K=4, L=2, rho_dB=100.0),
+                       lambda N, rng: SchedulingSystem(N=N, K=4, L=2, rho_dB=100.0, noma=False, rng=rng),
+                       prngs, repeat)
 
 
 def main(argv=None):
