@@ -42,10 +42,12 @@ _GOLD = 0.3819660112501051  # golden-section fraction
 def coordinate_sweeps(objective, v, args=(), *, num_sweeps: int = 1, num_samples: int = 8, newton_steps: int = 10):
     """``num_sweeps`` Gauss-Seidel sweeps of 1-D maximisation over each phase of ``v`` (any shape); returns ``v``.
 
-    Pure JAX (``lax.fori_loop``); monotone in ``objective(v, *args)``. Per element: ``num_samples`` equispaced
-    angles, then ``newton_steps`` safeguarded Newton steps (a Newton step from the best point when it stays
-    inside the bracket of the best sample's neighbours, else a golden-section point; the bracket shrinks). Only
-    element ``i`` is recomputed when phase ``i`` moves; the 1-D derivatives are forward over forward.
+    Pure JAX (``lax`` loops); monotone in ``objective(v, *args)``. Per element: ``num_samples`` equispaced
+    angles, then at most ``newton_steps`` safeguarded Newton steps (a Newton step from the best point when it
+    stays inside the bracket of the best sample's neighbours, else a golden-section point; the bracket shrinks;
+    a Newton step shorter than ``sqrt(eps)`` rad ends the search: the next would move the value below float
+    precision). Only element ``i`` is recomputed when phase ``i`` moves; the 1-D derivatives are forward over
+    forward.
     """
     v = jnp.asarray(v)
     shape, cdt = v.shape, v.dtype
@@ -54,6 +56,7 @@ def coordinate_sweeps(objective, v, args=(), *, num_sweeps: int = 1, num_samples
     M = int(num_samples)
     offsets = (2 * jnp.pi / M) * jnp.arange(M).astype(rd)
     spacing = jnp.asarray(2 * jnp.pi / M, rd)
+    small = jnp.asarray(jnp.finfo(rd).eps ** 0.5, rd)
 
     def one(i, carry):
         theta, w, fval = carry
@@ -77,8 +80,8 @@ def coordinate_sweeps(objective, v, args=(), *, num_sweeps: int = 1, num_samples
         # from b (when they stay inside) or golden-section points shrink it
         lo, hi = centre - spacing, centre + spacing
 
-        def step(_, st):
-            b, fb, d1, d2, lo, hi = st
+        def step(st):
+            k, b, fb, d1, d2, lo, hi, _ = st
             newton = b - d1 / jnp.where(d2 < 0, d2, -1.0)
             right = (hi - b) > (b - lo)
             golden = jnp.where(right, b + _GOLD * (hi - b), b - _GOLD * (b - lo))
@@ -88,10 +91,13 @@ def coordinate_sweeps(objective, v, args=(), *, num_sweeps: int = 1, num_samples
             better = jnp.isfinite(f) & (f > fb)
             lo = jnp.where(better, jnp.where(x > b, b, lo), jnp.where(x > b, lo, x))
             hi = jnp.where(better, jnp.where(x > b, hi, b), jnp.where(x > b, x, hi))
-            return (jnp.where(better, x, b), jnp.where(better, f, fb), jnp.where(better, d1x, d1),
-                    jnp.where(better, d2x, d2), lo, hi)
+            # a Newton step below sqrt(eps) rad leaves an error O(step^2): the value is exact to float precision
+            done = ok & (jnp.abs(x - b) <= small)
+            return (k + 1, jnp.where(better, x, b), jnp.where(better, f, fb), jnp.where(better, d1x, d1),
+                    jnp.where(better, d2x, d2), lo, hi, done)
 
-        phi, fphi = jax.lax.fori_loop(0, int(newton_steps), step, (centre, vals[m], d1, d2, lo, hi))[:2]
+        st0 = (jnp.zeros((), jnp.int32), centre, vals[m], d1, d2, lo, hi, jnp.asarray(False))
+        phi, fphi = jax.lax.while_loop(lambda st: (st[0] < int(newton_steps)) & ~st[-1], step, st0)[1:3]
         take = fphi > fval
         phi = jnp.where(take, phi, theta[i])
         return theta.at[i].set(phi), w.at[i].set(from_angles(phi).astype(cdt)), jnp.where(take, fphi, fval)

@@ -491,9 +491,14 @@ def scale_by_armijo_backtracking(*, max_backtracks: int = 30, slope_rtol: float 
         t0 = jnp.minimum(jnp.minimum(state.learning_rate * jnp.asarray(increase_factor, rd),
                                      jnp.asarray(max_learning_rate, rd)), cap)
 
+        # a trial whose first-order decrease t |slope| is below the resolution of the loss cannot show a real
+        # decrease (only rounding noise): stop there instead of running out the backtracks at a converged point
+        resolution = jnp.finfo(rd).eps * jnp.abs(value)
+
         def cond(c):
             k, t, acc, _ = c
-            return (~acc) & (k < max_backtracks)
+            t_next = jnp.where(k > 0, t * jnp.asarray(decrease_factor, rd), t)
+            return (~acc) & (k < max_backtracks) & (t_next * -slope > resolution)
 
         def body(c):
             k, t, _, _ = c
