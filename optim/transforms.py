@@ -468,7 +468,8 @@ def scale_by_armijo_backtracking(*, max_backtracks: int = 30, slope_rtol: float 
 
     The first trial is ``min(increase_factor * previous t, max_learning_rate, max_step / max|u|)`` (the largest
     coordinate moves at most ``max_step``; the first call starts at that cap). When no trial is accepted, or
-    ``u`` is not a descent direction, the update is zero. Newton-type directions: ``max_learning_rate=1``,
+    ``u`` is not a descent direction, the update is zero; trials whose first-order decrease ``t |slope|`` is below
+    ``eps |value|`` (the loss's float resolution) are not evaluated. Newton-type directions: ``max_learning_rate=1``,
     ``increase_factor=inf`` (every search starts at the unit step).
     """
 
@@ -493,7 +494,7 @@ def scale_by_armijo_backtracking(*, max_backtracks: int = 30, slope_rtol: float 
 
         # a trial whose first-order decrease t |slope| is below the resolution of the loss cannot show a real
         # decrease (only rounding noise): stop there instead of running out the backtracks at a converged point
-        resolution = jnp.finfo(rd).eps * jnp.abs(value)
+        resolution = jnp.where(jnp.isfinite(value), jnp.finfo(rd).eps * jnp.abs(value), 0.0)
 
         def cond(c):
             k, t, acc, _ = c

@@ -39,3 +39,11 @@ def test_far_point_still_accepts_a_decrease():
 def test_converged_point_gradient_is_not_zero():  # guards the test above against a vacuous (zero-gradient) input
     theta = 0.3 + 1e-6 * jnp.sin(jnp.arange(8.0, dtype=jnp.float32))
     assert float(jnp.max(jnp.abs(jax.grad(_loss)(theta)))) > 0
+
+
+def test_infinite_current_loss_still_takes_a_finite_step():
+    tx = transforms.newton_linesearch()
+    theta = jnp.linspace(0.0, 2.0, 8, dtype=jnp.float32)
+    grad = jax.grad(_loss)(theta)
+    upd, st = tx.update(-grad, tx.init(theta), theta, value=jnp.inf, grad=grad, value_fn=_loss)
+    assert bool(st.accepted) and bool(jnp.isfinite(st.value))
