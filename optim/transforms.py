@@ -496,17 +496,15 @@ def scale_by_armijo_backtracking(*, max_backtracks: int = 30, slope_rtol: float 
         # decrease (only rounding noise): stop there instead of running out the backtracks at a converged point
         resolution = jnp.where(jnp.isfinite(value), jnp.finfo(rd).eps * jnp.abs(value), 0.0)
 
-        def cond(c):
+        def cond(c):  # t: the next trial (the accepted one once acc)
             k, t, acc, _ = c
-            t_next = jnp.where(k > 0, t * jnp.asarray(decrease_factor, rd), t)
-            return (~acc) & (k < max_backtracks) & (t_next * -slope > resolution)
+            return (~acc) & (k < max_backtracks) & (t * -slope > resolution)
 
         def body(c):
             k, t, _, _ = c
-            t = jnp.where(k > 0, t * jnp.asarray(decrease_factor, rd), t)
             new = jnp.asarray(value_fn(_add(params, _scale(t, updates))), rd)
             acc = jnp.isfinite(new) & (new < value) & (new <= value + jnp.asarray(slope_rtol, rd) * t * slope)
-            return k + 1, t, acc, new
+            return k + 1, jnp.where(acc, t, t * jnp.asarray(decrease_factor, rd)), acc, new
 
         k, t, acc, new = jax.lax.while_loop(cond, body, (jnp.zeros((), jnp.int32), t0, ~usable, value))
         acc = acc & usable
