@@ -426,7 +426,7 @@ def _lower_bound_jit(static_cfg, T, methods, M, leaves, key):
     def one(ut):
         pa, pb = cfg.draw_positions(ut)
         rho, a, b = cfg.snr_scales(pa, pb)
-        return {m: analysis.asr_lower_bound(rho, a, b, cfg.K, cfg.N, method=m, M=M) for m in methods}
+        return analysis.asr_lower_bounds(rho, a, b, cfg.K, cfg.N, methods=methods, M=M)
 
     res = jax.vmap(one)(u)
     out = {}

@@ -225,6 +225,35 @@ def test_theorem1_composition_vmap_jit_and_dtypes():
         A.asr_lower_bound(rho, a, b, 32, 3, method="simpson")
 
 
+def test_both_methods_evaluate_the_exponential_integrals_once_with_the_numbers_of_each_method_alone(monkeypatch):
+    """asr_lower_bounds puts every term's e^z E1(z) nodes (Q_E1, J1 and each method's J2) into one exp_e1_pair call:
+    the unrolled series and continued fraction are traced, and compiled, once (the Theorem 1 bound over topologies
+    compiled 0.5 s faster for it). The numbers equal each method's alone and the terms' own functions."""
+    rho = np.array([1e-3, 0.2, 3.0])
+    a = np.array([2.5e5, 3e5, 2e5])
+    b = np.array([2.4e5, 3.5e5, 2e5])  # the last pair takes the a ~ b branch
+    calls = []
+    real = A.exp_e1_pair
+    monkeypatch.setattr(A, "exp_e1_pair", lambda z: calls.append(z.shape) or real(z))
+    with jax.enable_x64(True):
+        both = A.asr_lower_bounds(rho, a, b, 32, 3)
+        assert len(calls) == 1 and calls[0][0] == 3  # one evaluation, all terms' nodes along the last axis
+        for m in ("reference", "paper"):
+            alone = A.asr_lower_bound(rho, a, b, 32, 3, method=m)
+            for k, v in alone.items():
+                assert float(both[m][k]) == pytest.approx(float(v), rel=1e-14, abs=1e-300), (m, k)
+        j2 = {"reference": A.j2_reference(a, b, rho, 32, 3), "paper": A.j2_paper(a, b, rho, 32, 3, 20)}
+        for m in ("reference", "paper"):
+            assert float(both[m]["q_e1"]) == pytest.approx(float(jnp.mean(A.q_e1(a, b))), rel=1e-14)
+            assert float(both[m]["q_e2"]) == pytest.approx(float(jnp.mean(A.j1(a, b) + j2[m])), rel=1e-14)
+            q_e2 = A.q_e2(a, b, rho, 32, 3, method=m)
+            np.testing.assert_allclose(np.asarray(q_e2), np.asarray(A.j1(a, b) + j2[m]), rtol=1e-14)
+    with pytest.raises(ValueError, match="method"):
+        A.asr_lower_bounds(rho, a, b, 32, 3, methods=("reference", "simpson"))
+    with pytest.raises(ValueError, match="methods"):
+        A.asr_lower_bounds(rho, a, b, 32, 3, methods=())
+
+
 @pytest.mark.parametrize("K", [8, 16, 32, 64])
 def test_lemma1_gamma_approximation_ks_below_0_005(K):
     """Lemma 1: sqrt(zeta) = sum_k |h_k||g_k| ~ Gamma(K mu, nu); KS distance < 0.005 for K >= 8."""
