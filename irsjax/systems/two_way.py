@@ -407,14 +407,19 @@ def latin_hypercube(key, num, dim, dtype=None):
     ``[k/num, (k+1)/num)`` with a uniform offset (unbiased for any integrand; removes the
     variance of additive effects, e.g. of the independent user drops).
 
+    One ``jax.random.bits`` call draws everything: the permutations sort 32-bit random keys (as
+    ``jax.random.permutation`` does) and the offsets are :func:`irsjax.streams.words_to_uniform` of the
+    other words. Each separate draw (splits, a permutation, uniforms) compiles its own threefry hash:
+    the five of the previous version cost 0.3 s of a cold ``irsjax run lv-two-way``.
+
     >>> u = latin_hypercube(jax.random.key(0), 8, 3)
     >>> u.shape, sorted((u[:, 0] * 8).astype(int).tolist()) == list(range(8))
     ((8, 3), True)
     """
     dt = channels.real_dtype(dtype)
-    kp, ku = jax.random.split(key)
-    perms = jax.vmap(lambda k: jax.random.permutation(k, num))(jax.random.split(kp, dim))  # (dim, num)
-    u = (perms.T.astype(dt) + jax.random.uniform(ku, (num, dim), dtype=dt)) / num
+    words = jax.random.bits(key, (2, dim, num), dtype=jnp.uint32)
+    perms = jnp.argsort(words[0], axis=-1)  # (dim, num)
+    u = (perms.T.astype(dt) + words_to_uniform(words[1].T, dt)) / num
     return jnp.minimum(u, 1.0 - jnp.finfo(dt).epsneg)
 
 

@@ -224,3 +224,29 @@ def test_local_k_slope_formula_and_measured_slope():
     smooth = 0.5 * (est[64]["slope_per_doubling_K"].mean + est[128]["slope_per_doubling_K"].mean)
     assert 3.4 < smooth < 4.0
     assert abs(measured - smooth) < 0.25
+
+
+def test_latin_hypercube_strata_uniform_offsets_and_one_random_draw():
+    """Every coordinate is a permutation of the num strata, the offsets inside the strata are uniform, the
+    coordinates' permutations are not all the same, and the whole design comes from one random-bits draw (each
+    draw compiles its own threefry hash: the bound's cold compile)."""
+    num, dim = 256, 12
+    for dtype in (jnp.float32, jnp.float64):
+        with jax.enable_x64(dtype == jnp.float64):
+            u = np.asarray(tw.latin_hypercube(jax.random.key(11), num, dim, dtype))
+            assert u.dtype == np.dtype(dtype) and u.shape == (num, dim)
+            assert np.all((u >= 0) & (u < 1))
+            strata = np.floor(u * num).astype(int)
+            for j in range(dim):
+                assert sorted(strata[:, j].tolist()) == list(range(num)), j
+            frac = (u * num - strata).ravel()
+            assert stats.kstest(frac, "uniform").pvalue > 1e-3
+            # distinct permutations, weakly correlated coordinates
+            assert len({tuple(strata[:, j]) for j in range(dim)}) == dim
+            c = np.corrcoef(u.T)[np.triu_indices(dim, 1)]
+            assert np.max(np.abs(c)) < 0.3
+    other = np.asarray(tw.latin_hypercube(jax.random.key(12), num, dim))
+    assert not np.array_equal(np.floor(other * num), np.floor(np.asarray(tw.latin_hypercube(jax.random.key(11), num,
+                                                                                              dim)) * num))
+    jaxpr = str(jax.make_jaxpr(lambda k: tw.latin_hypercube(k, num, dim))(jax.random.key(0)))
+    assert jaxpr.count("random_bits") == 1, jaxpr.count("random_bits")
