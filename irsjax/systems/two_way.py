@@ -235,13 +235,15 @@ def _magnitudes(cfg, lanes):
 
 
 def _amplitudes(cfg, lanes):
-    """``sqrt(zeta_n) = sum_k |h_nk| |g_nk|`` from the magnitude lanes (one fused reduction)."""
+    """``sqrt(zeta_n) = sum_k |h_nk| |g_nk|`` from the magnitude lanes, as one reduction over the half-rows: the
+    two halves (lanes ``x z`` and ``y w``) are added elementwise first. With one reduction per half, as before,
+    the engine's lv-two-way program took 1.59 us a realisation at K = 16 instead of 0.98 us (1.18 / 1.08 us at
+    K = 32, 2.09 / 1.78 us at K = 64; how XLA fuses the whole program, measured, not traced further)."""
     x, y, z, w = (jnp.log(words_to_uniform(v)) for v in lanes)
-    first = jnp.sum(jnp.sqrt(x * z), axis=-1)
     second = jnp.sqrt(y * w)
     if cfg.K % 2:
         second = jnp.where(jnp.arange(cfg._half_k) < cfg._half_k - 1, second, jnp.zeros((), second.dtype))
-    return first + jnp.sum(second, axis=-1)
+    return jnp.sum(jnp.sqrt(x * z) + second, axis=-1)
 
 
 def sample(key, cfg: TwoWayConfig) -> TwoWayChannels:
