@@ -12,10 +12,13 @@ globally optimal. It is a thin, pure loop over composable parts:
 * a manifold (:class:`optim.manifold.UnitModulus`: angle coordinates);
 * optax transforms (:mod:`optim.transforms`): a search direction chained with
   a line search, minimising ``-f``;
-* the pipeline: ``num_restarts`` random starts (vmapped) run ``screen_iters``
-  iterations with ``direction`` (default BFGS); the ``num_refine`` best are
-  refined to ``tol`` with ``refine_direction`` (default saddle-free Newton,
-  quadratic convergence); the best is polished by exact one-phase-at-a-time
+* the pipeline: ``num_restarts`` random starts and one deterministic start
+  from the objective's Taylor model at ``v = 0`` (:mod:`optim.starts`: the
+  phases of the gradient there, co-phasing with direct links; else of the
+  Hessian's leading eigenvector) run ``screen_iters`` iterations with
+  ``direction`` (default BFGS), vmapped; the ``num_refine`` best random ones
+  and the Taylor one are refined to ``tol`` with ``refine_direction``; the best
+  continues with ``finish_direction`` (Newton-CG), is polished by exact one-phase-at-a-time
   maximisation (:func:`optim.polish.coordinate_sweeps`) and refined again.
 
 Directions by name: ``"newton"`` (saddle-free Newton, dense Hessian,
@@ -67,6 +70,7 @@ from irsjax.channels import complex_dtype, real_dtype
 from optim import manifold as _manifold
 from optim import transforms
 from optim.polish import coordinate_sweeps
+from optim.starts import taylor_starts
 
 METHODS = ("riemannian", "projected", "angles")  # legacy names: all run on the angle chart now
 DIRECTIONS = ("newton", "newton-chol", "newton-cg", "bfgs", "align", "cg", "gradient")
@@ -79,7 +83,8 @@ class PhaseResult(NamedTuple):
     ``phases``: best unit-modulus array; ``value``: objective there; ``history``: best objective per
     iteration of the returned restart (screening, refinement, and one entry per polish round; entries after a
     stop repeat the last value); ``num_iters``: iterations run; ``converged``: the refinement stopped on
-    ``tol`` (``False`` when ``max_iters`` was hit); ``restart_values``: final value of every restart.
+    ``tol`` (``False`` when ``max_iters`` was hit); ``restart_values``: final value of every restart (the
+    ``num_restarts`` random ones, then the Taylor start's where ``PhaseOptions.taylor_starts`` adds it).
     """
 
     phases: jax.Array
@@ -98,9 +103,13 @@ def _is_transform(x):
 class PhaseOptions:
     """Static options of :func:`maximize_phases` (hashable; validated on construction).
 
-    Pipeline: ``num_restarts`` starts, ``screen_iters`` iterations each with ``direction``; the
-    ``num_refine`` best continue with ``refine_direction`` (default ``direction``) for at most ``max_iters``
-    iterations, stopping when the relative improvement stays below ``tol`` for ``patience`` iterations;
+    Pipeline: ``num_restarts`` random starts, plus (``taylor_starts``, default) the deterministic start of
+    :func:`optim.starts.taylor_starts` -- the phases of the objective's gradient at ``v = 0`` (with direct links:
+    co-phasing), else of the leading eigenvector of its Hessian there -- where the objective is finite at the
+    origin (else a further random start); ``screen_iters`` iterations each with ``direction``; the
+    ``num_refine`` best random starts, and the Taylor start whatever its screened value (so the result is never
+    worse than the random starts' alone), continue with ``refine_direction`` (default ``direction``) for at most
+    ``max_iters`` iterations, stopping when the relative improvement stays below ``tol`` for ``patience`` iterations;
     ``polish_rounds`` rounds of coordinate sweeps (``polish_sweeps`` each) followed by
     ``polish_iters`` refinement iterations. ``screen_iters=None``: every restart is refined.
     ``manifold``: :class:`optim.manifold.UnitModulus` (phases) or :class:`optim.manifold.Oblique`
@@ -127,6 +136,7 @@ class PhaseOptions:
     armijo_c: float = 1e-4
     history_chunk: int = 16
     bb: bool = True  # direction "gradient": Barzilai-Borwein scaling
+    taylor_starts: bool = True  # one more restart, always refined: optim.starts (gradient, else spectral, start)
     method: str | None = None  # legacy ("riemannian", "projected", "angles", "oblique")
 
     def __post_init__(self):
@@ -147,6 +157,8 @@ class PhaseOptions:
             v = getattr(self, name)
             if not (isinstance(v, int) and v >= 0):
                 raise ValueError(f"{name} must be a non-negative integer, got {v!r}")
+        if not isinstance(self.taylor_starts, bool):
+            raise ValueError(f"taylor_starts must be True or False, got {self.taylor_starts!r}")
         if not self.tol >= 0:
             raise ValueError(f"tol must be >= 0, got {self.tol!r}")
         if self.screen_iters is not None and not (isinstance(self.screen_iters, int) and self.screen_iters >= 1):
@@ -426,6 +438,17 @@ def solve(objective, key, num_elements, args=(), *, init=None, options: PhaseOpt
         out = objective(v, *a)
         return out if mc is None else jnp.min(out)
 
+    if o.taylor_starts and init is None and getattr(m, "flat", False):
+        (spectral, gradient), ok = taylor_starts(scalar, shape, args, jax.random.fold_in(key, 0x7A1), dtype=cd)
+        extra = m.random_coordinates(jax.random.fold_in(key, 0x7A2), shape, rd)
+        extra = jnp.where(ok[1], m.coordinates(gradient), jnp.where(ok[0], m.coordinates(spectral), extra))
+        starts = jnp.concatenate([starts, extra[None]])
+        n_taylor = 1
+    else:
+        n_taylor = 0
+    r_random = r
+    r = r + n_taylor
+
     def run(tx, p0, iters, gtol=None):
         return ascend(objective, p0, args, tx, m, max_iters=iters, tol=o.tol, patience=o.patience, chunk=chunk,
                       gtol=gtol)
@@ -440,8 +463,9 @@ def solve(objective, key, num_elements, args=(), *, init=None, options: PhaseOpt
     else:
         ps, fs, hs, its, _ = jax.vmap(lambda p0: run(_stage_tx(o, "screen", mc), p0, o.screen_iters))(starts)
         fs_safe = jnp.where(jnp.isfinite(fs), fs, -jnp.inf)
-        q = min(o.num_refine, r)
-        _, top = jax.lax.top_k(fs_safe, q)
+        q = min(o.num_refine, r_random)
+        _, top = jax.lax.top_k(fs_safe[:r_random], q)  # the random starts' selection, as without the Taylor start
+        top = jnp.concatenate([top, r_random + jnp.arange(n_taylor, dtype=top.dtype)])  # which is always refined
         p2, f2, h2, it2, c2 = jax.vmap(lambda p0: run(_stage_tx(o, "refine", mc), p0, o.max_iters))(
             jax.tree_util.tree_map(lambda x: x[top], ps))
         restart_values = fs.at[top].set(f2)
