@@ -29,7 +29,7 @@ loop a jit-compilable ``lax`` loop so optimisers run inside ``jit``/``vmap``
 True
 """
 from optim import manifold, surrogates, fp, dinkelbach, rayleigh, sdr, sca, ao, problems  # noqa: F401
-from optim import certificates, families, polish, transforms  # noqa: F401
+from optim import certificates, families, polish, starts, transforms  # noqa: F401
 from optim.certificates import Certificate, certify
 from optim.phases import DIRECTIONS, METHODS, PhaseOptions, PhaseResult, maximize_phases, maximize_phases_batched, solve
 from optim.surrogates import soft_min, soft_max, softplus, geometric_schedule, annealed_maximize_phases
@@ -45,7 +45,7 @@ from optim.minmax_ratio import DinkelbachSDRResult, dinkelbach_sdr, minmax_ratio
 
 __all__ = [
     "manifold", "surrogates", "fp", "dinkelbach", "rayleigh", "sdr", "sca", "ao", "problems",
-    "certificates", "families", "polish", "transforms", "Certificate", "certify",
+    "certificates", "families", "polish", "starts", "transforms", "Certificate", "certify",
     "DIRECTIONS", "METHODS", "PhaseOptions", "PhaseResult", "maximize_phases", "maximize_phases_batched", "solve",
     "soft_min", "soft_max", "softplus", "geometric_schedule", "annealed_maximize_phases",
     "FPResult", "power_control", "DinkelbachResult", "maximize_ratio", "max_generalized_eig", "rank_one_beam",
