@@ -32,7 +32,7 @@ import jax.numpy as jnp
 
 from irsjax.channels import complex_dtype, real_dtype
 
-from optim.manifold import _unit, ascent_direction
+from optim.manifold import ascent_direction, retract
 
 
 def _norm(u):
@@ -60,12 +60,13 @@ def taylor_starts(f, shape, args, key, *, dtype=None, power_iters=60):
         nrm = _norm(w)
         return jnp.where(nrm > 0, w / jnp.where(nrm > 0, nrm, 1.0).astype(cd), u), nrm
 
-    # spectral radius estimate rho (largest |eigenvalue| seen), then power iteration on H + 2 rho I, whose top
-    # eigenvector is H's algebraically largest one whatever the signs of H's eigenvalues
+    # rho: the largest growth of 8 plain power steps (a lower estimate of the spectral radius, usually close);
+    # then power iteration on H + 2 rho I, whose dominant eigenvector is H's algebraically largest one whenever
+    # 2 rho exceeds minus the mean of H's extreme eigenvalues (always once rho reaches half the spectral radius)
     u, rho = jax.lax.fori_loop(0, 8, lambda i, c: (lambda w: (w[0], jnp.maximum(c[1], w[1])))(step(c[0], 0.0)),
                                (u0, jnp.zeros((), rd)))
     u, _ = jax.lax.fori_loop(0, int(power_iters), lambda i, c: step(c[0], 2.0 * rho), (u, jnp.zeros((), rd)))
     gmax = jnp.max(jnp.abs(g))
     ok_spec = jnp.all(jnp.isfinite(u)) & jnp.isfinite(rho) & (rho > 0)
     ok_grad = jnp.all(jnp.isfinite(g)) & (gmax > 0)
-    return (_unit(u), _unit(g)), jnp.stack([ok_spec, ok_grad])
+    return (retract(u), retract(g)), jnp.stack([ok_spec, ok_grad])
