@@ -236,18 +236,19 @@ def test_both_methods_evaluate_the_exponential_integrals_once_with_the_numbers_o
     real = A.exp_e1_pair
     monkeypatch.setattr(A, "exp_e1_pair", lambda z: calls.append(z.shape) or real(z))
     with jax.enable_x64(True):
-        both = A.asr_lower_bounds(rho, a, b, 32, 3)
+        jax.make_jaxpr(lambda r, x, y: A.asr_lower_bounds(r, x, y, 32, 3))(rho, a, b)
         assert len(calls) == 1 and calls[0][0] == 3  # one evaluation, all terms' nodes along the last axis
+        both = jax.jit(lambda r, x, y: A.asr_lower_bounds(r, x, y, 32, 3))(rho, a, b)
         for m in ("reference", "paper"):
-            alone = A.asr_lower_bound(rho, a, b, 32, 3, method=m)
+            alone = jax.jit(lambda r, x, y: A.asr_lower_bound(r, x, y, 32, 3, method=m))(rho, a, b)
             for k, v in alone.items():
                 assert float(both[m][k]) == pytest.approx(float(v), rel=1e-14, abs=1e-300), (m, k)
-        j2 = {"reference": A.j2_reference(a, b, rho, 32, 3), "paper": A.j2_paper(a, b, rho, 32, 3, 20)}
-        for m in ("reference", "paper"):
-            assert float(both[m]["q_e1"]) == pytest.approx(float(jnp.mean(A.q_e1(a, b))), rel=1e-14)
-            assert float(both[m]["q_e2"]) == pytest.approx(float(jnp.mean(A.j1(a, b) + j2[m])), rel=1e-14)
-            q_e2 = A.q_e2(a, b, rho, 32, 3, method=m)
-            np.testing.assert_allclose(np.asarray(q_e2), np.asarray(A.j1(a, b) + j2[m]), rtol=1e-14)
+        terms = jax.jit(lambda r, x, y: (A.q_e1(x, y), A.j1(x, y), A.j2_reference(x, y, r, 32, 3),
+                                         A.j2_paper(x, y, r, 32, 3, 20)))(rho, a, b)
+        q_e1, j1, j2_ref, j2_pap = (np.asarray(t) for t in terms)
+        for m, j2 in (("reference", j2_ref), ("paper", j2_pap)):
+            assert float(both[m]["q_e1"]) == pytest.approx(float(np.mean(q_e1)), rel=1e-14)
+            assert float(both[m]["q_e2"]) == pytest.approx(float(np.mean(j1 + j2)), rel=1e-14)
     with pytest.raises(ValueError, match="method"):
         A.asr_lower_bounds(rho, a, b, 32, 3, methods=("reference", "simpson"))
     with pytest.raises(ValueError, match="methods"):

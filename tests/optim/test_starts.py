@@ -82,10 +82,5 @@ def test_default_adds_the_gradient_start_to_the_random_ones_deterministically_ne
                                     options=PhaseOptions(taylor_starts=False))
         assert off.restart_values.shape == (n,)
         assert float(r1.value) >= float(off.value)  # the Taylor start is refined besides the random ones' best
-        # the random starts are the same draws with and without the extra starts
-        on_screen = optim.maximize_phases(_wiretap, jax.random.key(9), K, args=args,
-                                          options=PhaseOptions(screen_iters=None, max_iters=5, finish_iters=0))
-        off_screen = optim.maximize_phases(_wiretap, jax.random.key(9), K, args=args,
-                                           options=PhaseOptions(screen_iters=None, max_iters=5, finish_iters=0,
-                                                                taylor_starts=False))
-        np.testing.assert_array_equal(np.asarray(on_screen.restart_values[:n]), np.asarray(off_screen.restart_values))
+        # the random starts, their screening and the choice of the ones refined are the same with and without it
+        np.testing.assert_allclose(np.asarray(r1.restart_values[:n]), np.asarray(off.restart_values), rtol=1e-10)
