@@ -68,11 +68,12 @@ LIGHT = PhaseOptions(num_restarts=5, max_iters=3, screen_iters=None, finish_dire
 
 def test_restarts_pick_best_and_init_is_used():
     res = optim.maximize_phases(align_obj, jax.random.key(2), 10, options=LIGHT)
-    assert res.restart_values.shape == (5,)
+    assert res.restart_values.shape == (5 + 1,)  # the random restarts and the Taylor start (optim.starts)
     assert float(res.value) == pytest.approx(float(jnp.max(res.restart_values)))
     v_opt = from_angles(-jnp.angle(C))
     warm = optim.maximize_phases(align_obj, jax.random.key(2), 10, init=v_opt, options=LIGHT)
     assert abs(float(warm.value) - BEST) / BEST < 1e-5
+    assert warm.restart_values.shape == (5,)  # with init: no Taylor start
     assert float(warm.restart_values[0]) == pytest.approx(float(warm.value), rel=1e-6)  # the warm start won
 
 
@@ -122,7 +123,7 @@ def test_screening_refines_only_the_best_restart():
     assert h.shape[0] == 4 and h.shape[1] >= 5 + 200 + 1  # screening, refinement, finish/polish entries
     assert np.all(np.diff(h, axis=1) >= -1e-5 * np.abs(h[:, 1:]))
     rv = np.asarray(res.restart_values)
-    assert rv.shape == (4, 6)
+    assert rv.shape == (4, 6 + 1)  # the random restarts and the Taylor start
     np.testing.assert_allclose(np.max(rv, axis=1), np.asarray(res.value), rtol=1e-6)  # the refined one is the best
     assert np.all(np.asarray(res.num_iters) > 5)  # went on after screening
     full_opts = PhaseOptions(num_restarts=6, max_iters=200, direction="bfgs", tol=1e-9)
