@@ -71,38 +71,38 @@ def _evaluate(*terms):
     return out
 
 
-def _divided_difference_term(f, df, a, b, rel=0.05):
-    """``(f(a) - f(b)) / (a - b)`` as an :func:`_evaluate` term, ``f`` and its derivative ``df`` given as
-    functions of ``(m, z, e, om)`` at ``z = 1/m``; for ``|a - b| <= rel max(a, b)`` the exact mean of ``f'`` on
-    [b, a] by 6-point Gauss-Legendre (no cancellation; exact limit ``f'(a)`` at ``a = b``). Its nodes are
-    ``m = a, b`` and the 6 Gauss-Legendre points; ``finish`` returns the difference and ``G(a) = e`` at ``a``."""
+def _divided_difference_nodes(a, b, rel=0.05):
+    """Nodes ``m`` (trailing axis: ``a``, ``b``, then 6 Gauss-Legendre points of [b, a]) of the divided
+    differences ``(f(a) - f(b)) / (a - b)`` of :func:`_divided_difference`, and ``(close, den)``: where
+    ``|a - b| <= rel max(a, b)`` the difference is the exact mean of ``f'`` on [b, a] (no cancellation; exact
+    limit ``f'(a)`` at ``a = b``)."""
     a, b = jnp.broadcast_arrays(_float(a), _float(b))
     close = jnp.abs(a - b) <= rel * jnp.maximum(a, b)
     den = jnp.where(close, 1.0, a - b)
-    x, w = _GL6
-    t = _lead(jnp.asarray(0.5 * (x + 1.0), a.dtype), a.ndim)
+    t = _lead(jnp.asarray(0.5 * (_GL6[0] + 1.0), a.dtype), a.ndim)
     m = jnp.concatenate([a[..., None], b[..., None], b[..., None] + t * (a - b)[..., None]], axis=-1)
-    z = 1.0 / m
+    return m, close, den
 
-    def finish(e, om):
-        fa, fb = (f(m[..., i], z[..., i], e[..., i], om[..., i]) for i in (0, 1))
-        direct = (fa - fb) / den
-        mean_df = jnp.sum(_lead(jnp.asarray(0.5 * w, a.dtype), a.ndim) * df(m[..., 2:], z[..., 2:], e[..., 2:],
-                                                                           om[..., 2:]), axis=-1)
-        return jnp.where(close, mean_df, direct), e[..., 0]
-    return z, finish
+
+def _divided_difference(fv, dfv, close, den):
+    """``(f(a) - f(b)) / (a - b)`` from ``f`` at the first two nodes of :func:`_divided_difference_nodes`
+    (``fv``) and ``f'`` at the other six (``dfv``)."""
+    direct = (fv[..., 0] - fv[..., 1]) / den
+    w = _lead(jnp.asarray(0.5 * _GL6[1], dfv.dtype), dfv.ndim - 1)
+    return jnp.where(close, jnp.sum(w * dfv, axis=-1), direct)
 
 
 def _eve_terms(a, b):
-    """:func:`q_e1` and :func:`j1` as one :func:`_evaluate` term (the same nodes): ``finish`` returns
-    ``(Q_E1, J1)``, ``Q_E1 = a [G(a) - G(b)]/(a - b)`` (``G = e``, ``G' = om z``) and
-    ``J1 = [a G(a) - b G(b)]/(a - b) - G(a)`` (``(m G)' = e + om``)."""
-    z, q = _divided_difference_term(lambda m, z, e, om: e, lambda m, z, e, om: om * z, a, b)
-    _, j = _divided_difference_term(lambda m, z, e, om: m * e, lambda m, z, e, om: e + om, a, b)
+    """:func:`q_e1` and :func:`j1` as one :func:`_evaluate` term on the nodes ``z = 1/m`` of
+    :func:`_divided_difference_nodes`: ``finish`` returns ``(Q_E1, J1)``, ``Q_E1 = a [G(a) - G(b)]/(a - b)``
+    (``G = e``, ``G' = om z``) and ``J1 = [a G(a) - b G(b)]/(a - b) - G(a)`` (``(m G)' = e + om``)."""
+    m, close, den = _divided_difference_nodes(a, b)
+    z = 1.0 / m
 
     def finish(e, om):
-        dd, g_a = j(e, om)
-        return _float(a) * q(e, om)[0], dd - g_a
+        q = _divided_difference(e[..., :2], om[..., 2:] * z[..., 2:], close, den)
+        j = _divided_difference(m[..., :2] * e[..., :2], e[..., 2:] + om[..., 2:], close, den)
+        return _float(a) * q, j - e[..., 0]
     return z, finish
 
 
@@ -386,6 +386,21 @@ def q_e2(a, b, rho, K, N, *, method="reference", M=20):
 
 
 # --------------------------------------------------------------------------- Theorem 1
+METHODS = ("reference", "paper")
+"""Evaluations of Theorem 1: accurate quadrature, and the paper's Gauss-Chebyshev rule."""
+
+
+def check_methods(methods):
+    """``methods`` as a tuple, or a ``ValueError`` naming the first that is not in :data:`METHODS` (or none)."""
+    methods = tuple(methods)
+    bad = [m for m in methods if m not in METHODS]
+    if bad:
+        raise ValueError(f"method must be 'reference' or 'paper', got {bad[0]!r}")
+    if not methods:
+        raise ValueError("methods must name at least one of 'reference', 'paper'")
+    return methods
+
+
 def asr_lower_bound(rho, a, b, K, N, *, method="reference", M=20):
     """Theorem 1 for one topology: per-pair ``rho_n, a_n, b_n`` (shape ``(N,)``), each pair
     scheduled with probability ``1/N``. Returns ``dict(sum, s1, s2)`` in bit/s/Hz and the
@@ -407,11 +422,7 @@ def asr_lower_bounds(rho, a, b, K, N, *, methods=("reference", "paper"), M=20):
     >>> sorted(out), float(out["paper"]["q_e1"]) == float(out["reference"]["q_e1"])
     (['paper', 'reference'], True)
     """
-    methods = tuple(methods)
-    bad = [m for m in methods if m not in ("reference", "paper")]
-    if bad or not methods:
-        raise ValueError(f"method must be 'reference' or 'paper', got {(bad or methods)[0]!r}" if bad
-                         else "methods must name at least one of 'reference', 'paper'")
+    methods = check_methods(methods)
     (qe1, j1_), *j2s = _evaluate(_eve_terms(a, b), *(_j2_term(a, b, rho, K, N, m, M) for m in methods))
     qe1 = jnp.mean(qe1, axis=-1)
     out = {}

@@ -395,10 +395,7 @@ def lower_bound(cfg: TwoWayConfig, key, num_topologies=300, *, methods=("referen
     T = 1 if cfg.fixed_positions else int(num_topologies)
     if T < 1:
         raise ValueError(f"num_topologies must be >= 1, got {num_topologies!r}")
-    methods = tuple(methods)
-    bad = [m for m in methods if m not in ("reference", "paper")]
-    if bad or not methods:
-        raise ValueError(f"methods must be among 'reference', 'paper', got {methods!r}")
+    methods = analysis.check_methods(methods)
     leaves, static_cfg = split_dynamic(cfg)
     out = _lower_bound_jit(static_cfg, T, methods, int(M), leaves, key)
     return {m: {k: float(v) for k, v in d.items()} for m, d in out.items()}
