@@ -35,7 +35,7 @@ from irsjax.channels import complex_dtype, real_dtype
 from optim.manifold import ascent_direction, retract
 
 
-def _norm(u):
+def _norm(u):  # (jnp.linalg.norm gives the same to 1 ulp, not bit for bit, in this program)
     return jnp.sqrt(jnp.sum(jnp.real(u * jnp.conj(u))))
 
 
@@ -63,9 +63,12 @@ def taylor_starts(f, shape, args, key, *, dtype=None, power_iters=60):
     # rho: the largest growth of 8 plain power steps (a lower estimate of the spectral radius, usually close);
     # then power iteration on H + 2 rho I, whose dominant eigenvector is H's algebraically largest one whenever
     # 2 rho exceeds minus the mean of H's extreme eigenvalues (always once rho reaches half the spectral radius)
-    u, rho = jax.lax.fori_loop(0, 8, lambda i, c: (lambda w: (w[0], jnp.maximum(c[1], w[1])))(step(c[0], 0.0)),
-                               (u0, jnp.zeros((), rd)))
-    u, _ = jax.lax.fori_loop(0, int(power_iters), lambda i, c: step(c[0], 2.0 * rho), (u, jnp.zeros((), rd)))
+    def plain(i, c):
+        u, growth = step(c[0], 0.0)
+        return u, jnp.maximum(c[1], growth)
+
+    u, rho = jax.lax.fori_loop(0, 8, plain, (u0, jnp.zeros((), rd)))
+    u = jax.lax.fori_loop(0, int(power_iters), lambda i, u: step(u, 2.0 * rho)[0], u)
     gmax = jnp.max(jnp.abs(g))
     ok_spec = jnp.all(jnp.isfinite(u)) & jnp.isfinite(rho) & (rho > 0)
     ok_grad = jnp.all(jnp.isfinite(g)) & (gmax > 0)
