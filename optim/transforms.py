@@ -462,12 +462,18 @@ class ArmijoState(NamedTuple):
 
 def scale_by_armijo_backtracking(*, max_backtracks: int = 30, slope_rtol: float = 1e-4, decrease_factor: float = 0.5,
                                  increase_factor: float = 2.0, max_learning_rate: float = float("inf"),
-                                 max_step: float = jnp.pi / 2) -> optax.GradientTransformationExtraArgs:
+                                 max_step: float = jnp.pi / 2, interpolate: bool = False,
+                                 min_decrease_factor: float = 0.1) -> optax.GradientTransformationExtraArgs:
     """Monotone Armijo backtracking: scale ``updates`` by the first ``t`` with
     ``value_fn(params + t u) <= value + slope_rtol t <u, grad>`` and a strict decrease.
 
     The first trial is ``min(increase_factor * previous t, max_learning_rate, max_step / max|u|)`` (the largest
-    coordinate moves at most ``max_step``; the first call starts at that cap). When no trial is accepted, or
+    coordinate moves at most ``max_step``; the first call starts at that cap). After a rejected trial ``t`` the
+    next is the minimiser of the quadratic through the loss, its slope at 0 and its value at ``t``, kept in
+    ``[min_decrease_factor t, decrease_factor t]`` with ``interpolate`` (:func:`newton_linesearch`'s default: a
+    rejected unit step usually needs one more trial, where halving needs several -- and under ``vmap`` the
+    slowest lane sets the pace); ``decrease_factor t`` without it or after a non-finite value. When no trial is
+    accepted, or
     ``u`` is not a descent direction, the update is zero; trials whose first-order decrease ``t |slope|`` is below
     ``eps |value|`` (the loss's float resolution) are not evaluated. Newton-type directions: ``max_learning_rate=1``,
     ``increase_factor=inf`` (every search starts at the unit step).
@@ -504,7 +510,13 @@ def scale_by_armijo_backtracking(*, max_backtracks: int = 30, slope_rtol: float 
             k, t, _, _ = c
             new = jnp.asarray(value_fn(_add(params, _scale(t, updates))), rd)
             acc = jnp.isfinite(new) & (new < value) & (new <= value + jnp.asarray(slope_rtol, rd) * t * slope)
-            return k + 1, jnp.where(acc, t, t * jnp.asarray(decrease_factor, rd)), acc, new
+            shorter = t * jnp.asarray(decrease_factor, rd)
+            if interpolate:  # minimiser of q(s) = value + slope s + c s^2 through q(t) = new: c > 0 when rejected
+                excess = new - value - slope * t
+                curved = jnp.isfinite(new) & (excess > 0)
+                t_q = -slope * t * t / jnp.where(curved, 2 * excess, 1.0)
+                shorter = jnp.where(curved, jnp.clip(t_q, t * jnp.asarray(min_decrease_factor, rd), shorter), shorter)
+            return k + 1, jnp.where(acc, t, shorter), acc, new
 
         k, t, acc, new = jax.lax.while_loop(cond, body, (jnp.zeros((), jnp.int32), t0, ~usable, value))
         acc = acc & usable
@@ -516,8 +528,10 @@ def scale_by_armijo_backtracking(*, max_backtracks: int = 30, slope_rtol: float 
 
 
 def newton_linesearch(**kw) -> optax.GradientTransformationExtraArgs:
-    """:func:`scale_by_armijo_backtracking` that starts every search at the unit (quasi-)Newton step."""
-    return scale_by_armijo_backtracking(**{"max_learning_rate": 1.0, "increase_factor": float("inf"), **kw})
+    """:func:`scale_by_armijo_backtracking` that starts every search at the unit (quasi-)Newton step and
+    backtracks by quadratic interpolation (``interpolate=True``)."""
+    return scale_by_armijo_backtracking(**{"max_learning_rate": 1.0, "increase_factor": float("inf"),
+                                           "interpolate": True, **kw})
 
 
 __all__ = ["RiemannianCGState", "scale_by_riemannian_cg", "BarzilaiBorweinState", "scale_by_barzilai_borwein",

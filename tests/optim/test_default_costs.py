@@ -1,0 +1,151 @@
+"""The default solver's cheaper paths: interpolating backtracking, single-precision screening of double-precision
+problems, no finish after a polish that gained nothing, small vmapped groups in the batched solver."""
+import numpy as np
+import pytest
+import jax
+import jax.numpy as jnp
+
+import optim
+from irsjax.phases import from_angles
+from optim import phases, problems, transforms
+from optim.manifold import UnitModulus
+from optim.phases import PhaseOptions
+
+
+# ----------------------------------------------------------------------------- line search
+def _square(x):
+    return jnp.sum(x ** 2)
+
+
+def _backtrack(interpolate, loss=_square):
+    tx = transforms.newton_linesearch(max_step=jnp.inf, interpolate=interpolate)
+    x = jnp.array([1.0])
+    value, grad = jax.value_and_grad(loss)(x)
+    upd, st = tx.update(jnp.array([-100.0]), tx.init(x), x, value=value, grad=grad, value_fn=loss)
+    return x + upd, st
+
+
+def test_interpolating_backtracking_needs_fewer_trials_than_halving():
+    # x^2 from x = 1 along u = -100: t = 1 overshoots to x = -99. Interpolation: t = 0.1 (the quadratic's
+    # minimiser 0.01, kept >= t/10), then 0.01 = x* (3 trials). Halving reaches t = 1/64 after 7 trials.
+    x_i, st_i = _backtrack(True)
+    x_h, st_h = _backtrack(False)
+    assert bool(st_i.accepted) and bool(st_h.accepted)
+    assert int(st_i.num_evals) == 3 and int(st_h.num_evals) == 7
+    assert float(_square(x_i)) < 1e-12 and float(_square(x_h)) < 1.0
+
+
+def _walled(x):  # x^2 inside |x| < 5, +inf outside: a non-finite trial has no curvature to interpolate
+    return jnp.where(jnp.abs(x[0]) < 5.0, jnp.sum(x ** 2), jnp.inf)
+
+
+def test_non_finite_trial_is_followed_by_a_plain_shorter_step():
+    x, st = _backtrack(True, _walled)
+    assert bool(st.accepted) and float(_walled(x)) < 1.0
+
+
+# ----------------------------------------------------------------------------- single-precision screening
+_TRACED = []
+
+
+def _recording_gain(v, c):
+    _TRACED.append(jnp.result_type(v))
+    return jnp.abs(jnp.sum(c * v)) ** 2
+
+
+def _forced_double_gain(v, c):
+    return jnp.abs(jnp.sum(c.astype(jnp.complex128) * v.astype(jnp.complex128))) ** 2
+
+
+def _mixed_constant_gain(v, c):
+    return jnp.abs(jnp.sum(c * v)) ** 2 * jnp.asarray(1.0, jnp.float64)
+
+
+def _coherent(k, seed=0):
+    rng = np.random.default_rng(seed)
+    return jnp.asarray(rng.standard_normal(k) + 1j * rng.standard_normal(k), jnp.complex128)
+
+
+def test_double_precision_problem_screens_in_single_and_returns_double():
+    with jax.enable_x64(True):
+        c = _coherent(12)
+        best = float(jnp.sum(jnp.abs(c))) ** 2
+        seen = {}
+        for flag in (True, False):
+            _TRACED.clear()
+            res = optim.maximize_phases(_recording_gain, jax.random.key(0), 12, args=(c,),
+                                        options=PhaseOptions(screen_in_float32=flag, finish_iters=0, polish_rounds=0,
+                                                             taylor_starts=False))
+            seen[flag] = set(_TRACED)
+            assert res.value.dtype == jnp.float64 and res.phases.dtype == jnp.complex128
+            assert float(res.value) == pytest.approx(best, rel=1e-12)
+            assert float(_recording_gain(res.phases, c)) == pytest.approx(float(res.value), rel=1e-14)
+            assert np.all(np.isfinite(np.asarray(res.restart_values)))
+    c64, c128 = np.dtype(np.complex64), np.dtype(np.complex128)
+    assert c64 in seen[True] and c128 in seen[True]
+    assert c64 not in seen[False]
+
+
+def test_objectives_that_do_not_stay_single_keep_double_screening():
+    with jax.enable_x64(True):
+        c = _coherent(6, 1)
+        theta = jnp.zeros(6, jnp.float64)
+        m = UnitModulus()
+        assert phases._single_precision_args(_recording_gain, (c,), theta, m) is not None
+        assert phases._single_precision_args(_forced_double_gain, (c,), theta, m) is None  # returns double
+        with jax.numpy_dtype_promotion("strict"):  # fails to trace with single-precision inputs
+            assert phases._single_precision_args(_mixed_constant_gain, (c,), theta, m) is None
+        assert phases._single_precision_args(_recording_gain, (c.astype(jnp.complex64),),
+                                             theta.astype(jnp.float32), m) is None  # single already
+        res = optim.maximize_phases(_forced_double_gain, jax.random.key(1), 6, args=(c,))
+        assert float(res.value) == pytest.approx(float(jnp.sum(jnp.abs(c))) ** 2, rel=1e-12)
+
+
+# ----------------------------------------------------------------------------- finish after polish
+def _gain(v, c):
+    return jnp.abs(jnp.sum(c * v)) ** 2
+
+
+def test_polish_that_gains_nothing_is_not_followed_by_another_finish():
+    with jax.enable_x64(True):
+        c = _coherent(10, 2)
+        r0 = optim.maximize_phases(_gain, jax.random.key(3), 10, args=(c,), polish_rounds=0)
+        r1 = optim.maximize_phases(_gain, jax.random.key(3), 10, args=(c,), polish_rounds=1)
+        best = float(jnp.sum(jnp.abs(c))) ** 2
+    assert float(r1.value) == pytest.approx(best, rel=1e-14)
+    assert float(r1.value) >= float(r0.value)
+    assert int(r1.num_iters) == int(r0.num_iters)  # the polish round ran no finish iteration
+
+
+def test_inactive_ascent_runs_no_iteration():
+    c = _coherent(5, 3).astype(jnp.complex64)
+    tx = phases.direction_transform("bfgs")
+    p0 = jnp.linspace(0.0, 1.0, 5, dtype=jnp.float32)
+    p, f, hist, n, done = phases.ascend(_gain, p0, (c,), tx, UnitModulus(), max_iters=10, tol=1e-12, patience=2,
+                                        active=jnp.asarray(False))
+    assert int(n) == 0 and bool(done)
+    np.testing.assert_array_equal(np.asarray(p), np.asarray(p0))
+    assert float(f) == pytest.approx(float(_gain(from_angles(p0), c)), rel=1e-6)
+
+
+# ----------------------------------------------------------------------------- batched groups
+def test_batched_groups_of_any_size_give_the_same_optima():
+    data = problems.wiretap_instances(jax.random.key(7), 6, 5)
+    opts = PhaseOptions(num_restarts=3, screen_iters=None, finish_direction=None, polish_rounds=0)
+    vals = {}
+    for bs in (None, 1, 5):  # None: groups of 2 on CPU, leaving a remainder of 1 (5 = 2 + 2 + 1)
+        res = optim.maximize_phases_batched(problems.wiretap_secrecy_rate, jax.random.key(8), data, 6,
+                                            options=opts, batch_size=bs)
+        assert res.phases.shape == (5, 6) and res.history.shape[0] == 5
+        vals[bs] = np.asarray(res.value)
+    for bs in (1, 5):
+        np.testing.assert_allclose(vals[bs], vals[None], atol=1e-4)
+
+
+def test_batch_size_validated_and_defaults_per_backend():
+    data = problems.wiretap_instances(jax.random.key(7), 4, 2)
+    for bad in (0, -1, True, 2.0):
+        with pytest.raises(ValueError, match="batch_size"):
+            optim.maximize_phases_batched(problems.wiretap_secrecy_rate, jax.random.key(0), data, 4, batch_size=bad)
+    assert phases.default_batch_size("cpu") == 2
+    assert phases.default_batch_size("gpu") is None and phases.default_batch_size("tpu") is None
