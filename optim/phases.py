@@ -6,8 +6,10 @@ held-out families of the IRS quadratic and ratio problems (secrecy rate,
 received power, max-min) the default reaches the SDR optimum on every one of
 the 172 instances at K = 16 and 32 where the relaxation is tight (worst
 0.9999999998 of it) and matches or beats SDR + randomisation on the 84 where
-it is loose (``bench/RESULTS_sdr.md``, seed 52419; on the earlier seed 90731,
-before the Taylor start, one tight instance ended at 0.9959);
+it is loose on seed 52419 (``bench/RESULTS_sdr_seed52419.md``); on seed 40427
+(``bench/RESULTS_sdr.md``) one tight max-min-over-users instance at K = 16
+ends at 0.989 of it (the others at >= 0.99999998), as on the earlier seed
+90731, before the Taylor start, one tight wiretap instance ended at 0.9959;
 :func:`optim.certify` tells which solutions are globally optimal. It is a thin, pure loop over composable parts:
 
 * a manifold (:class:`optim.manifold.UnitModulus`: angle coordinates);
