@@ -46,8 +46,8 @@ def coordinate_sweeps(objective, v, args=(), *, num_sweeps: int = 1, num_samples
     angles, then at most ``newton_steps`` safeguarded Newton steps (a Newton step from the best point when it
     stays inside the bracket of the best sample's neighbours, else a golden-section point; the bracket shrinks;
     a Newton step shorter than ``sqrt(eps)`` rad ends the search: the next would move the value below float
-    precision). Only element ``i`` is recomputed when phase ``i`` moves; the 1-D derivatives are forward over
-    forward.
+    precision; no step is evaluated when the first one from the best sample is that short). Only element ``i`` is
+    recomputed when phase ``i`` moves; the 1-D derivatives are forward over forward.
     """
     v = jnp.asarray(v)
     shape, cdt = v.shape, v.dtype
@@ -96,7 +96,10 @@ def coordinate_sweeps(objective, v, args=(), *, num_sweeps: int = 1, num_samples
             return (k + 1, jnp.where(better, x, b), jnp.where(better, f, fb), jnp.where(better, d1x, d1),
                     jnp.where(better, d2x, d2), lo, hi, done)
 
-        st0 = (jnp.zeros((), jnp.int32), centre, vals[m], d1, d2, lo, hi, jnp.asarray(False))
+        # a Newton step from the best sample already below sqrt(eps) rad: that sample is the 1-D maximiser to
+        # float precision (the same stop as in the loop, taken before evaluating the step)
+        converged = (d2 < 0) & (jnp.abs(d1) <= small * -d2)
+        st0 = (jnp.zeros((), jnp.int32), centre, vals[m], d1, d2, lo, hi, converged)
         phi, fphi = jax.lax.while_loop(lambda st: (st[0] < int(newton_steps)) & ~st[-1], step, st0)[1:3]
         take = fphi > fval
         phi = jnp.where(take, phi, theta[i])
