@@ -87,7 +87,8 @@ class PhaseResult(NamedTuple):
 
     ``phases``: best unit-modulus array; ``value``: objective there; ``history``: best objective per
     iteration of the returned restart (screening, refinement, and one entry per polish round; entries after a
-    stop repeat the last value); ``num_iters``: iterations run; ``converged``: the refinement stopped on
+    stop repeat the last value; a screening run in single precision, see ``PhaseOptions.screen_in_float32``,
+    records single-precision values); ``num_iters``: iterations run; ``converged``: the refinement stopped on
     ``tol`` (``False`` when ``max_iters`` was hit); ``restart_values``: final value of every restart (the
     ``num_restarts`` random ones, then the Taylor start's where ``PhaseOptions.taylor_starts`` adds it).
     """
