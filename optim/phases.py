@@ -260,10 +260,14 @@ def direction_transform(name, options: PhaseOptions | None = None, num_component
     raise ValueError(f"unknown direction {name!r}")
 
 
+def _struct(a):
+    """Shape and dtype of an array (or tracer) for :func:`jax.eval_shape`."""
+    return jax.ShapeDtypeStruct(jnp.shape(a), jnp.result_type(a))
+
+
 def num_components(objective, v, args=()):
     """``None`` for a scalar objective, else the number of values it returns (a max-min objective)."""
-    struct = lambda a: jax.ShapeDtypeStruct(jnp.shape(a), jnp.result_type(a))  # noqa: E731
-    out = jax.eval_shape(lambda w, *a: objective(w, *a), struct(v), *jax.tree_util.tree_map(struct, tuple(args)))
+    out = jax.eval_shape(lambda w, *a: objective(w, *a), _struct(v), *jax.tree_util.tree_map(_struct, tuple(args)))
     if out.shape == ():
         return None
     n = 1
@@ -449,11 +453,10 @@ def _single_precision_args(objective, args, params, manifold):
     if not any(jnp.result_type(x) == jnp.float64 for x in jax.tree_util.tree_leaves(params)):
         return None
     lo_args = jax.tree_util.tree_map(_to_single, tuple(args))
-    struct = lambda a: jax.ShapeDtypeStruct(jnp.shape(a), jnp.result_type(a))  # noqa: E731
     try:  # an objective that fails to trace in single precision (e.g. under strict dtype promotion) keeps double
         out = jax.eval_shape(lambda p, *a: objective(manifold.point(p), *a),
-                             jax.tree_util.tree_map(lambda x: struct(_to_single(x)), params),
-                             *jax.tree_util.tree_map(struct, lo_args))
+                             jax.tree_util.tree_map(lambda x: _struct(_to_single(x)), params),
+                             *jax.tree_util.tree_map(_struct, lo_args))
     except Exception:  # noqa: BLE001
         return None
     if not all(o.dtype == jnp.float32 for o in jax.tree_util.tree_leaves(out)):
@@ -489,8 +492,8 @@ def solve(objective, key, num_elements, args=(), *, init=None, options: PhaseOpt
     r_random = r
     r = r + n_taylor
 
-    def run(tx, p0, iters, gtol=None, active=True):
-        return ascend(objective, p0, args, tx, m, max_iters=iters, tol=o.tol, patience=o.patience, chunk=chunk,
+    def run(tx, p0, iters, gtol=None, active=True, data=args):
+        return ascend(objective, p0, data, tx, m, max_iters=iters, tol=o.tol, patience=o.patience, chunk=chunk,
                       gtol=gtol, active=active)
 
     gtol_f = o.finish_gtol if o.finish_gtol is not None else 1e3 * float(jnp.finfo(rd).eps)
@@ -507,10 +510,10 @@ def solve(objective, key, num_elements, args=(), *, init=None, options: PhaseOpt
             ps, fs, hs, its, _ = jax.vmap(lambda p0: run(_stage_tx(o, "screen", mc), p0, o.screen_iters))(starts)
         else:  # screening in single precision; its points are ranked by their double-precision values
             def screen(p0):
-                out = ascend(objective, jax.tree_util.tree_map(_to_single, p0), lo_args, _stage_tx(o, "screen", mc),
-                             m, max_iters=o.screen_iters, tol=o.tol, patience=o.patience, chunk=chunk)
-                p_s = jax.tree_util.tree_map(lambda x: x.astype(rd), out[0])
-                return p_s, jnp.asarray(scalar(m.point(p_s), *args), rd), out[2].astype(rd), out[3], out[4]
+                p_s, _, h_s, it_s, c_s = run(_stage_tx(o, "screen", mc), jax.tree_util.tree_map(_to_single, p0),
+                                             o.screen_iters, data=lo_args)
+                p_s = jax.tree_util.tree_map(lambda x: x.astype(rd), p_s)
+                return p_s, jnp.asarray(scalar(m.point(p_s), *args), rd), h_s.astype(rd), it_s, c_s
 
             ps, fs, hs, its, _ = jax.vmap(screen)(starts)
         fs_safe = jnp.where(jnp.isfinite(fs), fs, -jnp.inf)
