@@ -42,7 +42,7 @@ def _norm(u):  # (jnp.linalg.norm gives the same to 1 ulp, not bit for bit, in t
 def taylor_starts(f, shape, args, key, *, dtype=None, power_iters=60):
     """``((spectral, gradient), ok)``: the two unit-modulus starts of the module docstring for a real
     ``f(v, *args)`` at complex ``v`` of ``shape``, and whether each is usable (finite, and for the gradient
-    start a non-zero gradient). Costs one gradient and ``8 + power_iters`` Hessian-vector products (shifted power
+    start a non-zero gradient). Costs one gradient and ``9 + power_iters`` Hessian-vector products (shifted power
     iteration from a random vector drawn with ``key``: an approximate eigenvector is enough for a start).
     """
     cd = complex_dtype(dtype)
@@ -50,10 +50,17 @@ def taylor_starts(f, shape, args, key, *, dtype=None, power_iters=60):
     zero = jnp.zeros(shape, cd)
     asc = lambda v: ascent_direction(f, v, *args)
     g = asc(zero)
-    hvp = lambda u: jax.jvp(asc, (zero,), (u,))[1]
 
     u0 = jax.lax.complex(*jax.random.normal(key, (2,) + tuple(shape), rd)).astype(cd)
     u0 = u0 / _norm(u0).astype(cd)
+    # ``jnp.abs(z) ** 2`` differentiates as 2 |z| sign(z), and JAX's sign(0) = 0 loses the curvature of |z|^2 at
+    # z = 0: without direct links a rate written so has a zero Hessian at the origin. Then the products are taken
+    # at v = delta u0 (delta = sqrt(eps) per element), where the model differs from the origin's by O(delta^2)
+    probe = jax.jvp(asc, (zero,), (u0,))[1]
+    lost = ~jnp.any(probe != 0)
+    delta = jnp.sqrt(jnp.finfo(rd).eps).astype(cd)
+    at = jnp.where(lost, delta * u0, zero)
+    hvp = lambda u: jax.jvp(asc, (at,), (u,))[1]  # noqa: E731
 
     def step(u, shift):
         w = hvp(u) + jnp.asarray(shift, rd).astype(cd) * u

@@ -72,7 +72,7 @@ def test_default_adds_the_gradient_start_to_the_random_ones_deterministically_ne
         r1 = optim.maximize_phases(_wiretap, jax.random.key(9), K, args=args)
         r2 = optim.maximize_phases(_wiretap, jax.random.key(9), K, args=args)
         assert float(r1.value) == float(r2.value)
-        n = PhaseOptions().num_restarts
+        n = 8  # PhaseOptions().num_restarts=None: 8 random starts for a scalar objective
         assert r1.restart_values.shape == (n + 1,)
         assert float(r1.value) == float(jnp.max(r1.restart_values))
         (spec, grad), _ = taylor_starts(_wiretap, (K,), args, jax.random.fold_in(jax.random.key(9), 0x7A1))
@@ -84,3 +84,21 @@ def test_default_adds_the_gradient_start_to_the_random_ones_deterministically_ne
         assert float(r1.value) >= float(off.value)  # the Taylor start is refined besides the random ones' best
         # the random starts, their screening and the choice of the ones refined are the same with and without it
         np.testing.assert_allclose(np.asarray(r1.restart_values[:n]), np.asarray(off.restart_values), rtol=1e-10)
+
+
+def test_spectral_start_of_a_rate_written_with_abs_squared_and_no_direct_links():
+    # JAX differentiates |z| ** 2 as 2 |z| sign(z) with sign(0) = 0: the Hessian at the origin comes out zero.
+    # The start still is the top eigenvector of 100 a a^H - 10 b b^H (Hessian-vector products taken next to 0).
+    K = 12
+    g = np.random.default_rng(11)
+    a, b = ((g.standard_normal(K) + 1j * g.standard_normal(K)) / np.sqrt(2) for _ in range(2))
+    w, V = np.linalg.eigh(100.0 * np.outer(a, a.conj()) - 10.0 * np.outer(b, b.conj()))
+    top = V[:, -1] / np.abs(V[:, -1])
+    rate = lambda v, a, b: (jnp.log1p(100.0 * jnp.abs(jnp.vdot(a, v)) ** 2)  # noqa: E731
+                            - jnp.log1p(10.0 * jnp.abs(jnp.vdot(b, v)) ** 2))
+    for dtype, tol in ((jnp.complex64, 1e-5), (jnp.complex128, 1e-10)):
+        with jax.enable_x64(dtype == jnp.complex128):
+            args = (jnp.asarray(a, dtype), jnp.asarray(b, dtype))
+            (spec, _), ok = taylor_starts(rate, (K,), args, jax.random.key(2), dtype=dtype)
+            assert bool(ok[0]) and not bool(ok[1])
+            assert _align(spec, top) > 1 - tol
