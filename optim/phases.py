@@ -90,7 +90,8 @@ class PhaseResult(NamedTuple):
     stop repeat the last value; a screening run in single precision, see ``PhaseOptions.screen_in_float32``,
     records single-precision values); ``num_iters``: iterations run; ``converged``: the refinement stopped on
     ``tol`` (``False`` when ``max_iters`` was hit); ``restart_values``: final value of every restart (the
-    ``num_restarts`` random ones, then the Taylor start's where ``PhaseOptions.taylor_starts`` adds it).
+    ``num_restarts`` random ones -- by default 8, or 16 for a max-min objective -- then the Taylor start's where
+    ``PhaseOptions.taylor_starts`` adds it).
     """
 
     phases: jax.Array
@@ -118,6 +119,8 @@ class PhaseOptions:
     ``max_iters`` iterations, stopping when the relative improvement stays below ``tol`` for ``patience`` iterations;
     ``polish_rounds`` rounds of coordinate sweeps (``polish_sweeps`` each) followed by
     ``polish_iters`` refinement iterations. ``screen_iters=None``: every restart is refined.
+    ``num_restarts=None`` / ``num_refine=None`` (defaults): 8 starts and 2 refined for a scalar objective, 16 and
+    3 for a vector (max-min) one, whose non-smooth landscape has more local maxima.
     ``screen_in_float32`` (default): for a problem in double precision the screening stage -- which only ranks
     the starts -- runs in single precision (problem data in ``args`` cast down for that stage; about half the
     cost), and the screened points are re-evaluated in double precision before they are ranked; refinement,
@@ -127,14 +130,14 @@ class PhaseOptions:
     (Burer-Monteiro factors; first-order directions only).
     """
 
-    num_restarts: int = 8
+    num_restarts: int | None = None  # 8 (scalar objective) or 16 (vector: max-min)
     max_iters: int = 200
     tol: float = 1e-12
     patience: int = 2
     direction: Any = "bfgs"
     screen_iters: int | None = 30
     refine_direction: Any = "bfgs"
-    num_refine: int = 2
+    num_refine: int | None = None  # 2 (scalar objective) or 3 (vector: max-min)
     finish_direction: Any = "newton-cg"
     finish_iters: int = 100
     finish_gtol: float | None = None  # finish stage also needs max |gradient| <= finish_gtol max(1, |f|); None: 1e3 eps
@@ -163,8 +166,11 @@ class PhaseOptions:
             object.__setattr__(self, "method", None)
         for name in ("num_restarts", "max_iters", "patience", "history_chunk", "num_refine"):
             v = getattr(self, name)
-            if not (isinstance(v, int) and v >= 1):
-                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+            if v is None and name in ("num_restarts", "num_refine"):
+                continue
+            if not (isinstance(v, int) and not isinstance(v, bool) and v >= 1):
+                tail = " or None" if name in ("num_restarts", "num_refine") else ""
+                raise ValueError(f"{name} must be a positive integer{tail}, got {v!r}")
         for name in ("polish_rounds", "polish_sweeps", "finish_iters"):
             v = getattr(self, name)
             if not (isinstance(v, int) and v >= 0):
@@ -478,10 +484,11 @@ def solve(objective, key, num_elements, args=(), *, init=None, options: PhaseOpt
     args = tuple(args)
     cd = complex_dtype(None) if init is None else jnp.asarray(init).dtype
     rd = real_dtype(cd)
-    r = o.num_restarts
+    mc = num_components(objective, m.point(m.random_coordinates(key, shape, rd)), args)
+    r = o.num_restarts if o.num_restarts is not None else (8 if mc is None else 16)
+    num_refine = o.num_refine if o.num_refine is not None else (2 if mc is None else 3)
     starts = _starts(key, shape, r, init, o, rd)
     chunk = o.history_chunk
-    mc = num_components(objective, m.point(jax.tree_util.tree_map(lambda x: x[0], starts)), args)
 
     def scalar(v, *a):
         out = objective(v, *a)
@@ -523,7 +530,7 @@ def solve(objective, key, num_elements, args=(), *, init=None, options: PhaseOpt
 
             ps, fs, hs, its, _ = jax.vmap(screen)(starts)
         fs_safe = jnp.where(jnp.isfinite(fs), fs, -jnp.inf)
-        q = min(o.num_refine, r_random)
+        q = min(num_refine, r_random)
         _, top = jax.lax.top_k(fs_safe[:r_random], q)  # the random starts' selection, as without the Taylor start
         top = jnp.concatenate([top, r_random + jnp.arange(n_taylor, dtype=top.dtype)])  # which is always refined
         p2, f2, h2, it2, c2 = jax.vmap(lambda p0: run(_stage_tx(o, "refine", mc), p0, o.max_iters))(
@@ -582,9 +589,9 @@ def maximize_phases(objective: Callable, key, num_elements, *, args=(), init=Non
     """Maximise a real ``objective(v, *args)`` over unit-modulus ``v`` of shape ``num_elements``.
 
     Keyword options: see :class:`PhaseOptions` (the defaults are the recommended ones). ``init`` warm-starts
-    the first restart (or all, with shape ``(num_restarts, *shape)``). Pass problem data in ``args``: the
-    solver is compiled once per ``objective`` object, shape and options -- a new closure/lambda per call
-    recompiles every call. Pure JAX: may be called inside ``jit``/``vmap``.
+    the first restart (or all, with shape ``(num_restarts, *shape)``: set ``num_restarts`` then). Pass problem
+    data in ``args``: the solver is compiled once per ``objective`` object, shape and options -- a new
+    closure/lambda per call recompiles every call. Pure JAX: may be called inside ``jit``/``vmap``.
     """
     opts = _options(options, kw)
     shape = _shape(num_elements)

@@ -149,3 +149,32 @@ def test_batch_size_validated_and_defaults_per_backend():
             optim.maximize_phases_batched(problems.wiretap_secrecy_rate, jax.random.key(0), data, 4, batch_size=bad)
     assert phases.default_batch_size("cpu") == 2
     assert phases.default_batch_size("gpu") is None and phases.default_batch_size("tpu") is None
+
+
+# ----------------------------------------------------------------------------- restarts by objective class
+def _two_users(v, a, b):  # a max-min (vector) objective: the weaker of two received powers
+    return jnp.stack([jnp.abs(1.0 + jnp.vdot(a, v)) ** 2, jnp.abs(1.0 + jnp.vdot(b, v)) ** 2])
+
+
+def _one_user(v, a, b):
+    return jnp.min(_two_users(v, a, b))
+
+
+def test_default_restarts_are_8_for_a_scalar_objective_and_16_for_a_max_min_one():
+    a = jnp.asarray(np.exp(1j * np.linspace(0.0, 3.0, 5)), jnp.complex64)
+    b = jnp.asarray(np.exp(-1j * np.linspace(0.0, 2.0, 5)), jnp.complex64)
+    opts = PhaseOptions(max_iters=5, screen_iters=2, finish_iters=0)
+    key = jax.random.key(3)
+    vec = optim.maximize_phases(_two_users, key, 5, args=(a, b), options=opts)
+    sca = optim.maximize_phases(_one_user, key, 5, args=(a, b), options=opts)
+    assert vec.restart_values.shape == (16 + 1,) and sca.restart_values.shape == (8 + 1,)  # + the Taylor start
+    assert int(jnp.sum(jnp.isfinite(vec.restart_values))) == 17
+    # an explicit count is honoured for either kind, and the random starts do not depend on the objective's kind
+    exp = optim.maximize_phases(_two_users, key, 5, args=(a, b), options=PhaseOptions(
+        num_restarts=8, num_refine=2, max_iters=5, screen_iters=2, finish_iters=0))
+    assert exp.restart_values.shape == (9,)
+    for bad in (0, -1, True, 2.0):
+        with pytest.raises(ValueError, match="num_restarts must be a positive integer or None"):
+            PhaseOptions(num_restarts=bad)
+    with pytest.raises(ValueError, match="num_refine must be a positive integer or None"):
+        PhaseOptions(num_refine=0)
