@@ -178,3 +178,35 @@ def test_default_restarts_are_8_for_a_scalar_objective_and_16_for_a_max_min_one(
             PhaseOptions(num_restarts=bad)
     with pytest.raises(ValueError, match="num_refine must be a positive integer or None"):
         PhaseOptions(num_refine=0)
+
+
+# ----------------------------------------------------------------------------- max-min QP
+def _simplex_kkt_gap(Q, c, mu):
+    """Largest violation of the optimality conditions of min mu^T Q mu / 2 + c^T mu on the simplex: every
+    component in the support has the least gradient entry, none outside it a smaller one."""
+    g = Q @ mu + c
+    low = np.min(g)
+    support = mu > 1e-9
+    return max(np.max(np.abs(g[support] - low)), max(0.0, -np.min(g[~support] - low)) if (~support).any() else 0.0)
+
+
+def test_max_min_qp_on_the_simplex_is_exact_by_face_enumeration():
+    rng = np.random.default_rng(5)
+    with jax.enable_x64(True):
+        for trial in range(60):
+            m = int(rng.integers(1, 6))
+            J = rng.standard_normal((m, int(rng.integers(1, 8))))
+            if trial % 5 == 1 and m > 1:
+                J[1] = J[0]  # two components with the same gradient: Q singular
+            Q = J @ J.T if trial % 5 != 0 else np.zeros((m, m))  # no curvature: the vertex of the least c
+            c = rng.standard_normal(m) * rng.choice([1e-3, 1.0, 10.0])
+            mu = np.asarray(transforms.simplex_qp(jnp.asarray(Q), jnp.asarray(c)))
+            assert mu.min() >= 0 and abs(mu.sum() - 1) < 1e-12
+            assert _simplex_kkt_gap(Q, c, mu) < 1e-6 * (1 + np.abs(c).max() + np.abs(Q).max())
+            if trial % 5 != 0:  # the iterative solver (m > 5 by default) agrees in objective
+                it = np.asarray(transforms.simplex_qp(jnp.asarray(Q), jnp.asarray(c), 3000, exact=False))
+                f = lambda u: 0.5 * u @ Q @ u + c @ u  # noqa: E731
+                assert f(mu) <= f(it) + 1e-9 * (1 + abs(f(it)))
+        # the iterative solver stays on the simplex when Q = 0 (it returned mu = 0 before)
+        it = np.asarray(transforms.simplex_qp(jnp.zeros((3, 3)), jnp.array([0.5, -1.0, 2.0]), exact=False))
+        np.testing.assert_allclose(it, [0.0, 1.0, 0.0], atol=1e-12)
