@@ -55,7 +55,8 @@ def taylor_starts(f, shape, args, key, *, dtype=None, power_iters=60):
     u0 = u0 / _norm(u0).astype(cd)
     # ``jnp.abs(z) ** 2`` differentiates as 2 |z| sign(z), and JAX's sign(0) = 0 loses the curvature of |z|^2 at
     # z = 0: without direct links a rate written so has a zero Hessian at the origin. Then the products are taken
-    # at v = delta u0 (delta = sqrt(eps) per element), where the model differs from the origin's by O(delta^2)
+    # at v = delta u0 (u0 of unit norm, delta = sqrt(eps)), where the Hessian differs from the origin's by O(delta)
+    # (O(delta^2) for an even objective, as such a rate is)
     probe = jax.jvp(asc, (zero,), (u0,))[1]
     lost = ~jnp.any(probe != 0)
     delta = jnp.sqrt(jnp.finfo(rd).eps).astype(cd)
