@@ -380,10 +380,9 @@ def _simplex_qp_faces(Q, c):
     m = c.shape[0]
     rd = c.dtype
     faces = np.array([[(i >> k) & 1 for k in range(m)] for i in range(1, 2 ** m)], dtype=bool)  # (F, m)
-    Qr = Q + jnp.sqrt(jnp.finfo(rd).eps) * jnp.maximum(jnp.max(jnp.abs(jnp.diag(Q))), jnp.finfo(rd).tiny) \
-        * jnp.eye(m, dtype=rd)
-    free = jnp.asarray(faces)
     eye = jnp.eye(m, dtype=rd)
+    Qr = Q + jnp.sqrt(jnp.finfo(rd).eps) * jnp.maximum(jnp.max(jnp.abs(jnp.diag(Q))), jnp.finfo(rd).tiny) * eye
+    free = jnp.asarray(faces)
     # rows of a free component: (Q mu)_i - lam = -c_i; of a fixed one: mu_i = 0; last row: sum mu = 1
     top = jnp.where(free[:, :, None], Qr[None], eye[None])  # (F, m, m)
     lam_col = jnp.where(free, -1.0, 0.0).astype(rd)[:, :, None]
@@ -514,10 +513,9 @@ def scale_by_armijo_backtracking(*, max_backtracks: int = 30, slope_rtol: float 
     ``[min_decrease_factor t, decrease_factor t]`` with ``interpolate`` (:func:`newton_linesearch`'s default: a
     rejected unit step usually needs one more trial, where halving needs several -- and under ``vmap`` the
     slowest lane sets the pace); ``decrease_factor t`` without it or after a non-finite value. When no trial is
-    accepted, or
-    ``u`` is not a descent direction, the update is zero; trials whose first-order decrease ``t |slope|`` is below
-    ``eps |value|`` (the loss's float resolution) are not evaluated. Newton-type directions: ``max_learning_rate=1``,
-    ``increase_factor=inf`` (every search starts at the unit step).
+    accepted, or ``u`` is not a descent direction, the update is zero; trials whose first-order decrease
+    ``t |slope|`` is below ``eps |value|`` (the loss's float resolution) are not evaluated. Newton-type directions:
+    ``max_learning_rate=1``, ``increase_factor=inf`` (every search starts at the unit step).
     """
 
     def init(params):
