@@ -180,46 +180,6 @@ def test_default_restarts_are_8_for_a_scalar_objective_and_16_for_a_max_min_one(
         PhaseOptions(num_refine=0)
 
 
-def test_default_polish_is_one_round_except_for_a_scalar_objective_over_at_most_64_elements():
-    a = jnp.asarray(np.exp(1j * np.linspace(0.0, 3.0, 5)), jnp.complex64)
-    b = jnp.asarray(np.exp(-1j * np.linspace(0.0, 2.0, 5)), jnp.complex64)
-    key = jax.random.key(4)
-    base = dict(max_iters=5, screen_iters=2, finish_iters=3)
-    # history: screening (screen_iters + 1), refinement (max_iters), the finish, then one entry per polish round
-    length = base["screen_iters"] + 1 + base["max_iters"] + 1
-    for fn, rounds in ((_one_user, 0), (_two_users, 1)):
-        res = optim.maximize_phases(fn, key, 5, args=(a, b), options=PhaseOptions(**base))
-        assert res.history.shape == (length + rounds,)
-        for explicit in (0, 1, 2):  # an explicit count is honoured for either kind
-            r = optim.maximize_phases(fn, key, 5, args=(a, b), options=PhaseOptions(polish_rounds=explicit, **base))
-            assert r.history.shape == (length + explicit,)
-    # a scalar objective over more than 64 elements is polished
-    a65 = jnp.asarray(np.exp(1j * np.linspace(0.0, 3.0, 65)), jnp.complex64)
-    b65 = jnp.asarray(np.exp(-1j * np.linspace(0.0, 2.0, 65)), jnp.complex64)
-    for n, rounds in ((64, 0), (65, 1)):
-        r = optim.maximize_phases(_one_user, key, n, args=(a65[:n], b65[:n]), options=PhaseOptions(**base))
-        assert r.history.shape == (length + rounds,)
-    for bad in (-1, True, 1.0):
-        with pytest.raises(ValueError, match="polish_rounds must be a non-negative integer"):
-            PhaseOptions(polish_rounds=bad)
-
-
-def test_default_refinement_budget_is_4_per_element_for_a_scalar_objective_within_64_and_200():
-    a = jnp.asarray(np.exp(1j * np.linspace(0.0, 3.0, 60)), jnp.complex64)
-    b = jnp.asarray(np.exp(-1j * np.linspace(0.0, 2.0, 60)), jnp.complex64)
-    key = jax.random.key(5)
-    base = dict(screen_iters=2, finish_iters=0, polish_rounds=0)
-    # history: screening (screen_iters + 1), then max_iters refinement entries
-    for fn, n, budget in ((_one_user, 5, 64), (_one_user, 20, 80), (_one_user, 60, 200), (_two_users, 5, 200)):
-        res = optim.maximize_phases(fn, key, n, args=(a[:n], b[:n]), options=PhaseOptions(**base))
-        assert res.history.shape == (base["screen_iters"] + 1 + budget,), (fn.__name__, n)
-    r = optim.maximize_phases(_one_user, key, 5, args=(a[:5], b[:5]), options=PhaseOptions(max_iters=7, **base))
-    assert r.history.shape == (base["screen_iters"] + 1 + 7,)  # an explicit budget is honoured
-    for bad in (0, -3, True, 5.0):
-        with pytest.raises(ValueError, match="max_iters must be a positive integer or None"):
-            PhaseOptions(max_iters=bad)
-
-
 # ----------------------------------------------------------------------------- max-min QP
 def _simplex_kkt_gap(Q, c, mu):
     """Largest violation of the optimality conditions of min mu^T Q mu / 2 + c^T mu on the simplex: every
