@@ -9,7 +9,8 @@ the 183 instances at K = 16 and 32 where the relaxation is tight (worst
 it is loose on seed 28813 (``bench/RESULTS_sdr.md``); on seed 64109
 (``bench/RESULTS_sdr_seed64109.md``) all 176 tight instances reach it but one
 loose quadratic-indefinite instance at K = 32 ends 0.83 % below SDR +
-randomisation, and on seed 40427 one tight max-min-over-users instance at
+randomisation; on seed 37199 (``bench/RESULTS_sdr_seed37199.md``, K = 16 and 32)
+every instance meets its criterion; on seed 40427 one tight max-min-over-users instance at
 K = 16 ended at 0.989 of it (before max-min objectives got 16 starts);
 :func:`optim.certify` tells which solutions are globally optimal. It is a thin, pure loop over composable parts:
 
