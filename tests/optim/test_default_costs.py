@@ -180,6 +180,22 @@ def test_default_restarts_are_8_for_a_scalar_objective_and_16_for_a_max_min_one(
         PhaseOptions(num_refine=0)
 
 
+def test_default_refinement_budget_is_4_per_element_for_a_scalar_objective_within_64_and_200():
+    a = jnp.asarray(np.exp(1j * np.linspace(0.0, 3.0, 60)), jnp.complex64)
+    b = jnp.asarray(np.exp(-1j * np.linspace(0.0, 2.0, 60)), jnp.complex64)
+    key = jax.random.key(5)
+    base = dict(screen_iters=2, finish_iters=0, polish_rounds=0)
+    # history: screening (screen_iters + 1), then max_iters refinement entries
+    for fn, n, budget in ((_one_user, 5, 64), (_one_user, 20, 80), (_one_user, 60, 200), (_two_users, 5, 200)):
+        res = optim.maximize_phases(fn, key, n, args=(a[:n], b[:n]), options=PhaseOptions(**base))
+        assert res.history.shape == (base["screen_iters"] + 1 + budget,), (fn.__name__, n)
+    r = optim.maximize_phases(_one_user, key, 5, args=(a[:5], b[:5]), options=PhaseOptions(max_iters=7, **base))
+    assert r.history.shape == (base["screen_iters"] + 1 + 7,)  # an explicit budget is honoured
+    for bad in (0, -3, True, 5.0):
+        with pytest.raises(ValueError, match="max_iters must be a positive integer or None"):
+            PhaseOptions(max_iters=bad)
+
+
 # ----------------------------------------------------------------------------- max-min QP
 def _simplex_kkt_gap(Q, c, mu):
     """Largest violation of the optimality conditions of min mu^T Q mu / 2 + c^T mu on the simplex: every
