@@ -29,7 +29,7 @@ cvxpy's. Beyond ``--cvx-max-K`` only the certificate is available: the table sho
 bound (a lower bound on value / SDR optimum) and the certified share.
 
 Seeds: the defaults were designed on ``optim.families.TUNING_SEED`` and the seeds listed in
-``bench/RESULTS_sdr.md``; report on a seed never used before.
+``bench/RESULTS.md``; report on a seed never used before.
 """
 from __future__ import annotations
 
