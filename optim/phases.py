@@ -140,10 +140,10 @@ class PhaseOptions:
     distinct_similarity`` (invariant to a global phase); the best skipped ones fill up when too few are distinct.
     After screening, starts in one basin are that close (0.96-0.98 seen), and refining two of them finds one
     local maximum twice. On the tuning seed (:mod:`optim.families`; 3,136 instances at K = 16, 1,536 at 32, 384
-    at 64), without it quadratic-indefinite ended below the best of the variants on 5 of 256 instances at K = 32
-    (up to 1.25 %), quadratic-indefinite and -psd on 3 of 128 at K = 64 and maxmin-users on 1 of 512 at K = 16
-    (0.4 %); with it no instance ended lower. 1 disables it; 0.9 lost 2 instances at K = 16 (different basins of a
-    small K can be that close).
+    at 64), without it quadratic-indefinite ended more than 1e-5 below the best of the variants on 5 of 256
+    instances at K = 32 (up to 1.25 %), quadratic-indefinite and -psd on 3 of 128 at K = 64 and maxmin-users on 1
+    of 512 at K = 16 (0.4 %); with it no instance did. 1 disables it; 0.9 lost 3 instances at K = 16 (up to 1.8 %:
+    different basins of a small K can be that close).
     ``num_restarts=None`` / ``num_refine=None`` (defaults): 8 starts and 2 refined for a scalar objective, 16 and
     3 for a vector (max-min) one, whose non-smooth landscape has more local maxima. ``max_iters=None``
     (default): ``min(200, max(64, 4 K))`` refinement iterations for a scalar objective over ``K`` elements, 200
